@@ -1,0 +1,5 @@
+import sys
+
+from regtrack.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per ``regtrack`` subcommand; see :mod:`regtrack.cli`."""

@@ -1,0 +1,144 @@
+"""The multichannel correlation filter in the Fourier domain: one implementation of each formula,
+for NumPy arrays and for PyTorch tensors alike (UDT trains through it).
+
+Layout: features are ``[..., C, H, W]`` (any leading batch dims), labels ``[..., H, W]``.
+Spectra are real FFTs over the last two axes (``rfft2``), since every signal here is real.
+
+Two model forms appear in the papers, and both are here:
+
+* **kernel form** (KCF, Henriques et al. TPAMI 2015, eq. 17 and 22; DCFNet/UDT; HCF): learn
+  ``alphaf = yf / (kxxf + lambda)`` and keep ``xf``; detect with
+  ``response = ifft(alphaf * kxzf)``. Linear or Gaussian kernel. The model update interpolates
+  ``xf`` and ``alphaf`` separately.
+* **ridge form** (MOSSE / DSST, Danelljan et al. BMVC 2014, eq. 5-6): keep the numerator
+  ``yf * conj(xf)`` per channel and the shared denominator ``sum_c |xf|^2``; detect with
+  ``ifft(sum_c num * zf / (den + lambda))``. The update interpolates numerator and denominator.
+
+Conventions: a label that peaks at index 0 (see :mod:`regtrack.core.labels`) gives a response
+that peaks at the displacement of ``z`` relative to ``x``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.fft
+
+try:  # torch is a dependency, but the NumPy path must not pay its import when unused
+    import torch
+except ImportError:  # pragma: no cover
+    torch = None  # type: ignore[assignment]
+
+Array = Any  # np.ndarray or torch.Tensor
+
+
+def _is_torch(x: Array) -> bool:
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def fft2(x: Array) -> Array:
+    """Real 2-D FFT over the last two axes."""
+    if _is_torch(x):
+        return torch.fft.rfft2(x, dim=(-2, -1))
+    return scipy.fft.rfft2(x, axes=(-2, -1))
+
+
+def ifft2(xf: Array, shape: tuple[int, int]) -> Array:
+    """Inverse of :func:`fft2`; ``shape = (H, W)`` of the spatial signal."""
+    if _is_torch(xf):
+        return torch.fft.irfft2(xf, s=shape, dim=(-2, -1))
+    return scipy.fft.irfft2(xf, s=shape, axes=(-2, -1))
+
+
+def _exp(x: Array) -> Array:
+    return torch.exp(x) if _is_torch(x) else np.exp(x)
+
+
+def _relu(x: Array) -> Array:
+    return torch.clamp(x, min=0) if _is_torch(x) else np.maximum(x, 0)
+
+
+def linear_kernel(xf: Array, zf: Array, n_elements: int | None = None) -> Array:
+    """Linear kernel correlation ``kxzf = sum_c zf * conj(xf)`` (KCF eq. 31).
+
+    KCF and HCF divide by the number of elements ``C*H*W`` of the spatial map (pass it as
+    ``n_elements``); DCFNet and UDT do not (leave it ``None``). The rfft spectrum holds the same
+    values as the full FFT at its frequencies, so the division matches MATLAB's ``numel(xf)``."""
+    k = (zf * xf.conj()).sum(-3)
+    return k / n_elements if n_elements else k
+
+
+def gaussian_kernel(x: Array, z: Array, xf: Array, zf: Array, sigma: float) -> Array:
+    """Gaussian kernel correlation (KCF eq. 30-31) of spatial maps ``x``, ``z`` (``[..., C, H, W]``)
+    with their spectra; returns the kernel's spectrum ``kxzf``.
+    ``k = exp(-max(0, |x|^2 + |z|^2 - 2 x*z) / (sigma^2 N))`` with ``N = C*H*W`` as in KCF's code."""
+    h, w = x.shape[-2], x.shape[-1]
+    n = x.shape[-3] * h * w
+    xx = (x * x).sum((-3, -2, -1))
+    zz = (z * z).sum((-3, -2, -1))
+    xz = ifft2((zf * xf.conj()).sum(-3), (h, w))
+    if _is_torch(x):
+        xx, zz = xx[..., None, None], zz[..., None, None]
+    else:
+        xx, zz = np.asarray(xx)[..., None, None], np.asarray(zz)[..., None, None]
+    d = _relu(xx + zz - 2.0 * xz) / n
+    return fft2(_exp(-d / (sigma * sigma)))
+
+
+def solve_alpha(kxxf: Array, yf: Array, lam: float) -> Array:
+    """Closed-form kernel ridge regression in the Fourier domain: ``alphaf = yf / (kxxf + lambda)``
+    (KCF eq. 17)."""
+    return yf / (kxxf + lam)
+
+
+def kernel_response(alphaf: Array, kxzf: Array, shape: tuple[int, int]) -> Array:
+    """Detection response ``ifft(alphaf * kxzf)`` (KCF eq. 22), a real ``[..., H, W]`` map."""
+    return ifft2(alphaf * kxzf, shape)
+
+
+def ridge_numerator(xf: Array, yf: Array) -> Array:
+    """DSST's per-channel numerator ``A_c = yf * conj(xf_c)`` (Danelljan et al. BMVC 2014, eq. 5)."""
+    return yf[..., None, :, :] * xf.conj()
+
+
+def ridge_denominator(xf: Array) -> Array:
+    """DSST's shared denominator ``B = sum_c |xf_c|^2`` (BMVC 2014, eq. 5), without lambda."""
+    return (xf * xf.conj()).real.sum(-3)
+
+
+def ridge_response(num: Array, den: Array, zf: Array, lam: float, shape: tuple[int, int]) -> Array:
+    """DSST detection ``ifft(sum_c A_c * zf_c / (B + lambda))`` (BMVC 2014, eq. 6)."""
+    return ifft2((num * zf).sum(-3) / (den + lam), shape)
+
+
+def interpolate(old: Array, new: Array, rate: float) -> Array:
+    """The running-average model update ``(1 - rate) * old + rate * new`` every filter uses."""
+    return (1.0 - rate) * old + rate * new
+
+
+def peak_offset(response: np.ndarray, subpixel: bool = True) -> tuple[float, float, float]:
+    """Locate the maximum of a wrapped (Fourier) response ``H x W`` and return
+    ``(dy, dx, peak_value)``: the displacement in cells, signed and wrapped so that index
+    ``H - 1`` is ``-1``. With ``subpixel``, a 1-D parabola through the peak and its two (wrapped)
+    neighbours refines each axis, as DSST/ECO-style trackers do."""
+    h, w = response.shape
+    r, c = np.unravel_index(int(np.argmax(response)), response.shape)
+    peak = float(response[r, c])
+    dy, dx = float(r), float(c)
+    if subpixel:
+        dy += _parabola(response[(r - 1) % h, c], peak, response[(r + 1) % h, c])
+        dx += _parabola(response[r, (c - 1) % w], peak, response[r, (c + 1) % w])
+    # wrap to [-n/2, n/2): index n-1 is a shift of -1 (KCF's "if delta > size/2, subtract size")
+    if dy > h / 2:
+        dy -= h
+    if dx > w / 2:
+        dx -= w
+    return dy, dx, peak
+
+
+def _parabola(left: float, center: float, right: float) -> float:
+    denom = left - 2.0 * center + right
+    if denom >= 0:  # not a maximum (flat or degenerate): no refinement
+        return 0.0
+    return float(np.clip(0.5 * (left - right) / denom, -0.5, 0.5))

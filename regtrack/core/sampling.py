@@ -1,0 +1,58 @@
+"""Patch sampling: a sub-pixel centre, a size in image pixels, resized to a fixed output size.
+
+Every tracker cuts its search and template patches here. Sampling is one affine warp
+(OpenCV ``warpAffine``, bilinear) with border replication where the patch leaves the image,
+as MATLAB trackers do with their clamped ``get_subwindow`` indices.
+Centres are 0-based pixel coordinates (:mod:`regtrack.core.box`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+
+def sample_patch(image: np.ndarray, center: Sequence[float], size: Sequence[float],
+                 out_size: Sequence[int] | None = None, *, antialias: bool = True) -> np.ndarray:
+    """Cut the ``size = (w, h)`` region centred on ``center = (cx, cy)`` and resize it to
+    ``out_size = (W, H)`` (default: the size rounded). Output pixel ``u`` maps to image
+    ``x = cx + (u - (W-1)/2) * w / W``, so the patch centre is the target centre exactly.
+
+    With ``antialias``, a patch shrunk by more than 2x is blurred first, as MATLAB's
+    ``imresize`` does, so that fine texture does not alias into the features.
+    """
+    w, h = float(size[0]), float(size[1])
+    if out_size is None:
+        out_size = (max(1, round(w)), max(1, round(h)))
+    W, H = int(out_size[0]), int(out_size[1])
+    sx, sy = w / W, h / H
+    src = image
+    if antialias and max(sx, sy) > 2.0:
+        # Gaussian prefilter of the source region only: sigma ~ (factor - 1) / 2 (as imresize's
+        # antialiasing kernel widens with the factor).
+        x0 = int(np.floor(center[0] - w / 2)) - 4
+        y0 = int(np.floor(center[1] - h / 2)) - 4
+        x1, y1 = int(np.ceil(center[0] + w / 2)) + 5, int(np.ceil(center[1] + h / 2)) + 5
+        ih, iw = image.shape[:2]
+        cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x1, iw), min(y1, ih)
+        if cx1 > cx0 and cy1 > cy0:
+            region = cv2.GaussianBlur(image[cy0:cy1, cx0:cx1], (0, 0),
+                                      sigmaX=max((sx - 1) / 2, 0.1), sigmaY=max((sy - 1) / 2, 0.1))
+            return _warp(region, (center[0] - cx0, center[1] - cy0), sx, sy, W, H)
+    return _warp(src, center, sx, sy, W, H)
+
+
+def _warp(image: np.ndarray, center: Sequence[float], sx: float, sy: float, W: int, H: int) -> np.ndarray:
+    matrix = np.array([[sx, 0.0, center[0] - (W - 1) / 2.0 * sx],
+                       [0.0, sy, center[1] - (H - 1) / 2.0 * sy]])
+    return cv2.warpAffine(image, matrix, (W, H), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def sample_pyramid(image: np.ndarray, center: Sequence[float], size: Sequence[float],
+                   scales: Sequence[float], out_size: Sequence[int]) -> np.ndarray:
+    """Patches of ``size * s`` for each scale ``s``, all resized to ``out_size``:
+    an array ``S x H x W [x C]`` in the image's dtype."""
+    return np.stack([sample_patch(image, center, (size[0] * s, size[1] * s), out_size) for s in scales])

@@ -1,0 +1,1 @@
+"""Trackers, one module per paper, all on the shared core. See :mod:`regtrack.trackers.base`."""

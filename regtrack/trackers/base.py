@@ -1,0 +1,150 @@
+"""The tracker interface, the registry, and hyperparameter handling.
+
+A tracker is ``init(image, box)`` then ``update(image) -> box`` (got10k-toolkit's interface).
+``image`` is an ``H x W x 3`` uint8 RGB array; ``box`` is an OTB box ``[x, y, w, h]`` (1-based,
+:mod:`regtrack.core.box`). Its hyperparameters are one dataclass, ``Params``, whose defaults are
+the paper's (pytracking keeps one parameter file per tracker; here it is one dataclass).
+
+Register a tracker with ``@register_tracker("name")``; build one with
+``create_tracker("name", key=value, ...)`` or from CLI strings with ``parse_overrides``.
+Tracker modules are imported lazily by name, so ``regtrack`` starts fast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import math
+import types
+import typing
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
+
+import numpy as np
+
+from regtrack.errors import RegtrackError
+
+# name -> module that registers it. Adding a tracker = one line here + its module.
+_TRACKER_MODULES: dict[str, str] = {
+    "static": "regtrack.trackers.static",
+    "kcf": "regtrack.trackers.kcf",
+    "dsst": "regtrack.trackers.dsst",
+    "udt": "regtrack.trackers.udt",
+    "dcfnet": "regtrack.trackers.udt",
+    "hcf": "regtrack.trackers.hcf",
+    "opencv_kcf": "regtrack.trackers.opencv",
+    "opencv_csrt": "regtrack.trackers.opencv",
+}
+_REGISTRY: dict[str, type[Tracker]] = {}
+
+
+@dataclasses.dataclass
+class NoParams:
+    """A tracker without hyperparameters."""
+
+
+class Tracker(ABC):
+    """Base class: subclasses set ``name`` and ``Params`` and implement ``init`` and ``update``."""
+
+    name: ClassVar[str] = "tracker"
+    Params: ClassVar[type] = NoParams
+
+    def __init__(self, params: Any | None = None, **overrides: Any) -> None:
+        self.params = dataclasses.replace(params or self.Params(), **overrides)
+
+    @abstractmethod
+    def init(self, image: np.ndarray, box: np.ndarray) -> None:
+        """Start tracking the target at OTB box ``box`` in ``image``."""
+
+    @abstractmethod
+    def update(self, image: np.ndarray) -> np.ndarray:
+        """Return the target's OTB box ``[x, y, w, h]`` in the next frame ``image``."""
+
+    def params_dict(self) -> dict[str, Any]:
+        """The hyperparameters in use, JSON-ready (saved beside results)."""
+        return json.loads(json.dumps(dataclasses.asdict(self.params), default=str))
+
+
+def register_tracker(name: str) -> Callable[[type[Tracker]], type[Tracker]]:
+    """Class decorator: make a tracker available to ``create_tracker(name)`` and the CLI."""
+
+    def deco(cls: type[Tracker]) -> type[Tracker]:
+        _REGISTRY[name] = cls
+        return cls
+
+    return deco
+
+
+def available_trackers() -> list[str]:
+    """Names of all trackers regtrack knows."""
+    return sorted(set(_TRACKER_MODULES) | set(_REGISTRY))
+
+
+def tracker_class(name: str) -> type[Tracker]:
+    """The class registered under ``name`` (importing its module on first use)."""
+    if name not in _REGISTRY and name in _TRACKER_MODULES:
+        importlib.import_module(_TRACKER_MODULES[name])
+    if name not in _REGISTRY:
+        raise RegtrackError(f"unknown tracker {name!r}",
+                            fix=f"choose one of {', '.join(available_trackers())}")
+    return _REGISTRY[name]
+
+
+def create_tracker(name: str, params: dict[str, Any] | None = None) -> Tracker:
+    """Build tracker ``name`` with its paper defaults, overridden by ``params`` (typed values)."""
+    cls = tracker_class(name)
+    return cls(**(params or {}))
+
+
+def parse_overrides(name: str, pairs: Iterable[str]) -> dict[str, Any]:
+    """Turn CLI ``KEY=VALUE`` strings into typed overrides of tracker ``name``'s ``Params``.
+
+    Values are converted to the field's declared type (bool, int, float, str, tuples/lists of
+    numbers as ``1,0.5,0.25``, or ``none``); an unknown key is an error listing the valid ones.
+    """
+    cls = tracker_class(name)
+    fields = {f.name: f for f in dataclasses.fields(cls.Params)}
+    hints = typing.get_type_hints(cls.Params)
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise RegtrackError(f"--param {pair!r} is not KEY=VALUE", fix="write e.g. --param lam=1e-4")
+        key, value = pair.split("=", 1)
+        key = key.strip()
+        if key not in fields:
+            raise RegtrackError(f"tracker {name!r} has no parameter {key!r}",
+                                fix=f"valid keys: {', '.join(sorted(fields))}")
+        try:
+            out[key] = _convert(value.strip(), hints[key])
+        except (TypeError, ValueError) as err:
+            raise RegtrackError(f"--param {key}={value}: {err}", fix=f"expected {hints[key]}") from None
+    return out
+
+
+def _convert(text: str, hint: Any) -> Any:
+    origin = typing.get_origin(hint)
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if origin in (typing.Union, types.UnionType):
+        if text.lower() in ("none", "null", ""):
+            return None
+        return _convert(text, args[0])
+    if origin in (tuple, list):
+        elem = args[0] if args else float
+        items = [_convert(t.strip(), elem) for t in text.strip("()[]").split(",") if t.strip()]
+        return tuple(items) if origin is tuple else items
+    if hint is bool:
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"{text!r} is not a boolean")
+    if hint is int:
+        return int(float(text)) if float(text).is_integer() else int(text)
+    if hint is float:
+        value = float(text)
+        if math.isnan(value):
+            raise ValueError("NaN is not a valid value")
+        return value
+    return text
