@@ -60,3 +60,10 @@ def clamp_box_size(size: np.ndarray, image_shape: tuple[int, ...], min_size: flo
     """Keep a tracker's target size between ``min_size`` pixels and the image size."""
     H, W = image_shape[:2]
     return np.clip(np.asarray(size, dtype=np.float64), min_size, [max(W, min_size), max(H, min_size)])
+
+
+def clamp_center(center: Sequence[float] | np.ndarray, image_shape: tuple[int, ...]) -> np.ndarray:
+    """Keep a tracker's 0-based centre ``(cx, cy)`` on the image, so that a target that leaves the
+    frame is searched for at the border it left by, and the reported box stays valid."""
+    H, W = image_shape[:2]
+    return np.clip(np.asarray(center, dtype=np.float64), [0.0, 0.0], [W - 1.0, H - 1.0])

@@ -59,3 +59,37 @@ def hcf_search_window(target_size: np.ndarray, image_shape: tuple[int, ...], pad
     if w * h / float(H * W) > 0.05:
         return np.array([w, h]) * (1 + large_padding)
     return np.array([w, h]) * (1 + padding)
+
+
+def model_window(target_size: np.ndarray, padding: float, cell_size: int = 1,
+                 downscale_above: float | None = None, min_cells: int = 0,
+                 max_area: float | None = None, fft_friendly: bool = False) -> tuple[np.ndarray, float]:
+    """The search window of KCF/DSST-style trackers in *model* pixels, and the sampling factor
+    (image pixels per model pixel). Sizes are ``(w, h)``.
+
+    The window is ``floor(target / factor * (1 + padding))`` (KCF, ``tracker.m``). ``factor``
+    is 2 when ``sqrt(w * h) >= downscale_above`` (KCF halves the image for large targets:
+    "we don't need that much detail"), else 1; and when the window would be narrower than
+    ``min_cells`` cells, the patch is upsampled instead (``factor < 1``) so that a target of a
+    few pixels still gets a usable feature map (a robustness addition, not in the papers).
+    ``max_area`` caps the window's area in model pixels by sampling more coarsely (fDSST's
+    ``translation_model_max_area``, Danelljan et al. TPAMI 2017). ``fft_friendly`` enlarges the
+    window to the next number of cells whose FFT is fast (2-, 3-, 5-smooth; a few % at most):
+    a window of 43 or 73 cells, prime, costs several times more to transform than 45 or 75.
+    """
+    target = np.maximum(np.asarray(target_size, dtype=np.float64), 1.0)
+    factor = 2.0 if downscale_above is not None and np.sqrt(np.prod(target)) >= downscale_above else 1.0
+    if max_area is not None and np.prod(target * (1.0 + padding)) / factor**2 > max_area:
+        factor = float(np.sqrt(np.prod(target * (1.0 + padding)) / max_area))
+    window = np.floor(target / factor * (1.0 + padding))
+    need = float(min_cells * cell_size)
+    if need > 0 and window.min() < need:
+        factor = float((target * (1.0 + padding)).min() / need)
+        window = np.floor(target / factor * (1.0 + padding) + 1e-9)
+    window = np.maximum(window, float(max(cell_size, 1)))
+    if fft_friendly:
+        import scipy.fft
+
+        cells = [scipy.fft.next_fast_len(int(v // cell_size), real=True) for v in window]
+        window = np.array(cells, dtype=np.float64) * cell_size
+    return window.astype(np.int64), factor

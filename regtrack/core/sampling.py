@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from regtrack.errors import RegtrackError
+
 
 def sample_patch(image: np.ndarray, center: Sequence[float], size: Sequence[float],
                  out_size: Sequence[int] | None = None, *, antialias: bool = True) -> np.ndarray:
@@ -56,3 +58,33 @@ def sample_pyramid(image: np.ndarray, center: Sequence[float], size: Sequence[fl
     """Patches of ``size * s`` for each scale ``s``, all resized to ``out_size``:
     an array ``S x H x W [x C]`` in the image's dtype."""
     return np.stack([sample_patch(image, center, (size[0] * s, size[1] * s), out_size) for s in scales])
+
+
+def as_rgb(image: np.ndarray) -> np.ndarray:
+    """A frame as ``H x W x 3`` uint8 RGB, whatever a caller hands a tracker: grey ``H x W`` or
+    ``H x W x 1`` (replicated), RGB, RGBA (alpha dropped); float images in ``[0, 255]`` are
+    rounded. Anything else raises :class:`RegtrackError`."""
+    arr = np.asarray(image)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)) or min(arr.shape[:2]) < 1:
+        raise RegtrackError(f"a frame of shape {arr.shape} is not an image",
+                            fix="give H x W (grey), H x W x 3 (RGB) or H x W x 4 (RGBA) arrays")
+    if arr.dtype != np.uint8:
+        arr = np.clip(np.rint(arr), 0, 255).astype(np.uint8)
+    if arr.ndim == 2:
+        return cv2.cvtColor(arr, cv2.COLOR_GRAY2RGB)
+    if arr.shape[2] == 4:
+        return np.ascontiguousarray(arr[:, :, :3])
+    return arr
+
+
+def check_frame_size(image: np.ndarray, expected: tuple[int, int], frame: int | None = None) -> None:
+    """Raise :class:`RegtrackError` when ``image``'s ``(H, W)`` differs from ``expected``, the
+    size of the frame a tracker was initialised on (a tracker's state is in pixels of that size)."""
+    if tuple(image.shape[:2]) != tuple(expected):
+        where = f" at frame {frame}" if frame is not None else ""
+        raise RegtrackError(f"frame size changed{where}: {image.shape[1]}x{image.shape[0]} after "
+                            f"{expected[1]}x{expected[0]}",
+                            fix="all frames of a sequence must have one size; "
+                                "resize them or re-init the tracker")

@@ -1,0 +1,200 @@
+"""``regtrack track SOURCE --box x,y,w,h [--tracker NAME] [--out annotated.mp4] [--save boxes.txt]``:
+track one target through a video file, an image folder or a camera.
+
+SOURCE is anything :func:`regtrack.datasets.sources.open_source` opens. ``--box`` is the
+target's OTB box in the first frame (``x,y,w,h``, 1-based pixels); it may be left out when the
+folder (or the folder above an ``img/``) holds a ``groundtruth_rect.txt``, whose first row is then
+used, and whose other rows are drawn in red and scored when they cover every frame.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+DEFAULT_TRACKER = "kcf"
+"""The tracker ``regtrack track`` and ``regtrack demo`` use unless told otherwise (one constant;
+a deep tracker may replace KCF here)."""
+
+GROUNDTRUTH_NAMES = ("groundtruth_rect.txt", "groundtruth.txt", "groundtruth_rect.1.txt")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "track", help="track one target through a video, an image folder or a camera",
+        description="Track one target from its box in the first frame. Shows a progress bar with the "
+        "running speed; optionally writes the annotated video (box and frame number) and the boxes "
+        "(OTB text format, x,y,w,h one line a frame, 1-based).",
+        epilog="examples:\n  regtrack track clip.mp4 --box 120,80,40,60 --out annotated.mp4\n"
+        "  regtrack track ../shared/data/otb/Dog --save dog.txt   (box from groundtruth_rect.txt)\n"
+        "  regtrack track 0 --box 300,200,80,80 --tracker dsst   (camera 0; Ctrl-C stops)",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("source", metavar="SOURCE", nargs="?",
+                   help="video file, folder of images, or camera index")
+    p.add_argument("--box", metavar="X,Y,W,H",
+                   help="the target in the first frame (OTB: 1-based top-left x,y, width, height); "
+                   "optional when the folder has groundtruth_rect.txt")
+    p.add_argument("--tracker", default=DEFAULT_TRACKER, metavar="NAME",
+                   help=f"tracker name (default {DEFAULT_TRACKER}; `regtrack track --list` lists them)")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a tracker hyperparameter (repeatable), e.g. --param padding=2")
+    p.add_argument("--out", metavar="VIDEO", help="write the annotated video here (.mp4 or .avi)")
+    p.add_argument("--save", metavar="TXT", help="write the boxes here (OTB text format)")
+    p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--list", action="store_true", help="list the tracker names and exit")
+    p.set_defaults(run=run)
+
+
+def parse_box(text: str) -> np.ndarray:
+    """``"x,y,w,h"`` (commas, spaces or tabs) -> an OTB box, or a one-line :class:`RegtrackError`."""
+    from regtrack.errors import RegtrackError
+
+    parts = [t for t in text.replace(",", " ").replace("\t", " ").split() if t]
+    try:
+        values = np.array([float(t) for t in parts])
+    except ValueError:
+        values = np.zeros(0)
+    if values.size != 4 or not np.all(np.isfinite(values)):
+        raise RegtrackError(f"--box {text!r} is not four numbers x,y,w,h",
+                            fix="write e.g. --box 120,80,40,60 (1-based top-left x,y, width, height)")
+    if values[2] <= 0 or values[3] <= 0:
+        raise RegtrackError(f"--box {text!r} has zero or negative size",
+                            fix="width and height must be at least 1 pixel")
+    return values
+
+
+def find_groundtruth(source: str | Path) -> Path | None:
+    """The ground-truth file of an image folder (or of the sequence folder above its ``img/``)."""
+    path = Path(str(source)).expanduser()
+    if not path.is_dir():
+        return None
+    for folder in (path, path.parent) if path.name in ("img", "color") else (path,):
+        for name in GROUNDTRUTH_NAMES:
+            if (folder / name).is_file():
+                return folder / name
+    return None
+
+
+def track_frames(tracker: Any, frames: Iterable[np.ndarray], box: np.ndarray,
+                 on_frame: Callable[[int, np.ndarray, np.ndarray, float], None] | None = None,
+                 max_frames: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Run ``tracker`` from OTB ``box`` on the first of ``frames``; returns ``(boxes N x 4, seconds
+    per frame)``, timing ``init``/``update`` only. ``on_frame(index, frame, box, running_fps)``
+    (index 0-based; the running fps counts the updates, not the one-off ``init``, which also pays
+    for loading compiled code) is called after each frame, e.g. to draw it."""
+    boxes: list[np.ndarray] = []
+    times: list[float] = []
+    for i, frame in enumerate(frames):
+        if max_frames is not None and i >= max_frames:
+            break
+        t0 = time.perf_counter()
+        if i == 0:
+            tracker.init(frame, box)
+            out = np.asarray(box, dtype=np.float64).copy()
+        else:
+            out = np.asarray(tracker.update(frame), dtype=np.float64)
+        times.append(time.perf_counter() - t0)
+        boxes.append(out)
+        if on_frame is not None:
+            fps = (len(times) - 1) / max(sum(times[1:]), 1e-9) if len(times) > 1 else 0.0
+            on_frame(i, frame, out, fps)
+    return np.array(boxes).reshape(-1, 4), np.array(times)
+
+
+def run(args: argparse.Namespace) -> int:
+    from regtrack.datasets.base import read_boxes
+    from regtrack.datasets.sources import open_source
+    from regtrack.errors import RegtrackError
+    from regtrack.trackers.base import available_trackers, create_tracker, parse_overrides
+
+    if args.list:
+        print("\n".join(available_trackers()))
+        return 0
+    if args.source is None:
+        raise RegtrackError("no SOURCE given", fix="regtrack track VIDEO|FOLDER|CAMERA --box x,y,w,h")
+    source = open_source(args.source)  # first: a missing or unreadable source is the first error
+    gt = None
+    gt_file = find_groundtruth(args.source)
+    if gt_file is not None:
+        gt = read_boxes(gt_file)
+    if args.box:
+        box = parse_box(args.box)
+    elif gt is not None:
+        valid = np.flatnonzero(np.all(np.isfinite(gt), axis=1) & (gt[:, 2] > 0) & (gt[:, 3] > 0))
+        if len(valid) == 0 or valid[0] != 0:
+            raise RegtrackError("the first ground-truth row is not a valid box", path=gt_file,
+                                fix="give the box with --box x,y,w,h")
+        box = gt[0].copy()
+        print(f"regtrack: initial box {','.join(f'{v:g}' for v in box)} from {gt_file}", file=sys.stderr)
+    else:
+        raise RegtrackError("no --box given and no groundtruth_rect.txt beside the frames",
+                            fix="give the target's first-frame box: --box x,y,w,h (1-based pixels)")
+    if args.max_frames is not None and args.max_frames < 1:
+        raise RegtrackError("--max-frames must be at least 1")
+    params = parse_overrides(args.tracker, args.param)
+    tracker = create_tracker(args.tracker, params)
+    total = source.num_frames
+    if args.max_frames is not None:
+        total = min(args.max_frames, total or args.max_frames)
+
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="frame", disable=args.no_progress, dynamic_ncols=True, file=sys.stderr,
+               desc=f"{args.tracker} on {source.name}")
+    writer = None
+    if args.out:
+        from regtrack.viz.overlay import VideoWriter
+
+        writer = VideoWriter(args.out, source.fps)
+
+    collected: list[np.ndarray] = []
+    running = [0.0]
+
+    def on_frame(i: int, frame: np.ndarray, out: np.ndarray, fps: float) -> None:
+        collected.append(out)
+        running[0] = fps
+        if writer is not None:
+            from regtrack.viz.overlay import annotate
+
+            shown: dict[str, np.ndarray] = {args.tracker: out}
+            if gt is not None and i < len(gt):
+                shown["ground truth"] = gt[i]
+            writer.write(annotate(frame, shown, frame_number=i + 1, extra=f"{args.tracker} {fps:.0f} fps"))
+        bar.update(1)
+        if i % 10 == 0:
+            bar.set_postfix(fps=f"{fps:.1f}")
+
+    interrupted = False
+    try:
+        track_frames(tracker, source, box, on_frame, args.max_frames)
+    except KeyboardInterrupt:  # a camera runs until Ctrl-C: keep what was tracked
+        interrupted = True
+    finally:
+        bar.close()
+        if writer is not None:
+            writer.close()
+    boxes = np.array(collected).reshape(-1, 4)
+    if args.save and len(boxes):
+        from regtrack.evaluation.results import atomic_write, format_boxes
+
+        atomic_write(Path(args.save), format_boxes(boxes))
+    n, fps = len(boxes), running[0]
+    line = f"{args.tracker}: {n} frames, {fps:.1f} fps (tracker only, after init)"
+    if gt is not None and n == len(gt) and n > 1:
+        from regtrack.evaluation.metrics import evaluate_sequence
+
+        score = evaluate_sequence(boxes, gt)
+        line += f", AUC {score.auc:.3f}, precision@20px {score.precision:.3f} against {gt_file.name}"
+    print(line)
+    if args.out:
+        print(f"annotated video: {args.out}")
+    if args.save:
+        print(f"boxes: {args.save}")
+    return 130 if interrupted else 0

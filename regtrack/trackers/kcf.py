@@ -1,0 +1,138 @@
+"""KCF: the Kernelized Correlation Filter (Henriques, Caseiro, Martins, Batista, "High-speed
+tracking with kernelized correlation filters", TPAMI 2015), as the authors' MATLAB code runs it
+(``run_tracker.m``, ``tracker.m``): fHOG on the grey image, 4-px cells, Gaussian kernel, one
+scale.
+
+Per frame (the one-way data flow): cut the ``(1 + padding)`` x target window at the last
+centre, fHOG times a cosine window, kernel correlation with the model (eq. 30-31), response
+``ifft(alphaf * kzf)`` (eq. 22), move to its peak; then train at the new centre
+(``alphaf = yf / (kxxf + lambda)``, eq. 17) and interpolate the model with rate
+``interp_factor``. Large targets (``sqrt(w h) >= 100``) are tracked at half resolution.
+
+Additions that do not change the paper's tracker on ordinary input, for robustness: frames may
+be grey, RGB or RGBA; a target of a few pixels is upsampled to at least ``min_cells`` cells; the
+centre stays on the image (a target that leaves is awaited at the border it left by).
+
+Boxes in and out are OTB ``[x, y, w, h]`` (1-based); internally the centre is 0-based
+``(cx, cy)`` (:mod:`regtrack.core.box`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from regtrack.core import dcf
+from regtrack.core.box import center_to_otb, check_init_box, clamp_center, otb_to_center
+from regtrack.core.labels import gaussian_label, hann_window, model_window, output_sigma
+from regtrack.core.sampling import as_rgb, check_frame_size, sample_patch
+from regtrack.errors import RegtrackError
+from regtrack.features.base import Feature
+from regtrack.trackers.base import Tracker, register_tracker
+
+
+@dataclasses.dataclass
+class KCFParams:
+    """KCF's hyperparameters; defaults are the paper's HOG setting (TPAMI 2015, sec. 6.1;
+    ``run_tracker.m``: ``'gaussian'``, ``'hog'``). For the raw-pixel variant set
+    ``feature='gray', cell_size=1, kernel_sigma=0.2, interp_factor=0.075``."""
+
+    padding: float = 1.5               # window = target * (1 + padding)
+    lam: float = 1e-4                  # ridge regularisation lambda
+    output_sigma_factor: float = 0.1   # label sigma = sqrt(w h) * factor / cell_size
+    interp_factor: float = 0.02        # model update rate
+    kernel: str = "gaussian"           # 'gaussian' or 'linear'
+    kernel_sigma: float = 0.5          # Gaussian kernel bandwidth
+    feature: str = "hog"               # 'hog' (fHOG on grey, 31 ch) or 'gray'
+    cell_size: int = 4                 # feature stride in pixels
+    downscale_above: float = 100.0     # halve the resolution when sqrt(w h) >= this
+    subpixel: bool = False             # parabolic sub-cell peak (the paper uses the integer peak)
+    min_cells: int = 4                 # upsample tiny targets to at least this many cells (robustness)
+    fft_friendly: bool = False         # round the window up to a fast FFT size (+5 % fps here)
+
+
+def make_feature(name: str, cell_size: int) -> Feature:
+    """The feature named in KCF's parameters: fHOG on the grey image, or grey intensity
+    (``x/255`` minus its mean, KCF's ``get_features.m``)."""
+    from regtrack.features.handcrafted import FHog, Grey
+
+    if name == "hog":
+        return FHog(cell_size, gray=True)
+    if name == "gray":
+        return Grey(cell_size, center="mean")
+    raise RegtrackError(f"KCF feature {name!r} is unknown", fix="use feature=hog or feature=gray")
+
+
+@register_tracker("kcf")
+class KCF(Tracker):
+    """Kernelized Correlation Filter (TPAMI 2015). See the module docstring."""
+
+    name = "kcf"
+    Params = KCFParams
+
+    def init(self, image: np.ndarray, box: np.ndarray) -> None:
+        image = as_rgb(image)
+        box = check_init_box(box, image.shape)
+        p = self.params
+        if p.kernel not in ("gaussian", "linear"):
+            raise RegtrackError(f"KCF kernel {p.kernel!r} is unknown",
+                                fix="use kernel=gaussian or kernel=linear")
+        self.frame_shape = image.shape[:2]
+        self.frame_index = 1
+        self.center, self.size = otb_to_center(box)
+        self.feature = make_feature(p.feature, p.cell_size)
+        self.window, self.factor = model_window(self.size, p.padding, p.cell_size, p.downscale_above,
+                                                p.min_cells, fft_friendly=p.fft_friendly)
+        gw, gh = (int(v) for v in self.window // p.cell_size)
+        self.grid = (gh, gw)
+        self.cos_window = hann_window(gh, gw)
+        sigma = output_sigma(self.size / self.factor, p.output_sigma_factor, p.cell_size)
+        self.yf = dcf.fft2(gaussian_label(gh, gw, sigma))
+        self.model_x = self.model_xf = self.model_alphaf = None
+        self.last_response: np.ndarray | None = None
+        self._train(self._sample(image, self.center), first=True)
+
+    # -- the steps --------------------------------------------------------------------------
+    def _sample(self, image: np.ndarray, center: np.ndarray) -> np.ndarray:
+        """Features of the search window at ``center``: ``C x gh x gw``, cosine-windowed."""
+        patch = sample_patch(image, center, self.window * self.factor, tuple(int(v) for v in self.window))
+        feats = self.feature(patch)[:, : self.grid[0], : self.grid[1]]
+        return (feats * self.cos_window).astype(np.float32)
+
+    def _kernel(self, x: np.ndarray, z: np.ndarray, xf: np.ndarray, zf: np.ndarray) -> np.ndarray:
+        """Kernel correlation spectrum ``k^{xz}`` (KCF eq. 30 Gaussian, eq. 31 linear)."""
+        if self.params.kernel == "gaussian":
+            return dcf.gaussian_kernel(x, z, xf, zf, self.params.kernel_sigma)
+        return dcf.linear_kernel(xf, zf, x.size)
+
+    def _train(self, x: np.ndarray, first: bool = False) -> None:
+        xf = dcf.fft2(x)
+        alphaf = dcf.solve_alpha(self._kernel(x, x, xf, xf), self.yf, self.params.lam)
+        if first:
+            self.model_x, self.model_xf, self.model_alphaf = x, xf, alphaf
+        else:
+            rate = self.params.interp_factor
+            self.model_x = dcf.interpolate(self.model_x, x, rate)
+            self.model_xf = dcf.interpolate(self.model_xf, xf, rate)
+            self.model_alphaf = dcf.interpolate(self.model_alphaf, alphaf, rate)
+
+    def detect(self, image: np.ndarray, center: np.ndarray) -> tuple[np.ndarray, float]:
+        """The target's displacement from ``center`` in image pixels ``(dx, dy)`` and the peak."""
+        z = self._sample(image, center)
+        zf = dcf.fft2(z)
+        response = dcf.kernel_response(self.model_alphaf, self._kernel(self.model_x, z, self.model_xf, zf),
+                                       self.grid)
+        self.last_response = response
+        dy, dx, peak = dcf.peak_offset(response, subpixel=self.params.subpixel)
+        return np.array([dx, dy]) * self.params.cell_size * self.factor, peak
+
+    def update(self, image: np.ndarray) -> np.ndarray:
+        image = as_rgb(image)
+        self.frame_index += 1
+        check_frame_size(image, self.frame_shape, self.frame_index)
+        shift, _ = self.detect(image, self.center)
+        self.center = clamp_center(self.center + shift, self.frame_shape)
+        self._train(self._sample(image, self.center))
+        return center_to_otb(self.center, self.size)
+

@@ -1,0 +1,142 @@
+"""Drawing tracking results on frames and writing them to a video.
+
+Frames are ``H x W x 3`` uint8 **RGB** (regtrack's convention everywhere); boxes are OTB
+``[x, y, w, h]`` (1-based, :mod:`regtrack.core.box`). Every function returns a new frame and
+leaves its input untouched. :class:`VideoWriter` converts to BGR for OpenCV once, at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+
+import cv2
+import numpy as np
+
+from regtrack.errors import RegtrackError
+
+# tab10-like RGB colours: tracker 0 green, ground truth red, then the rest
+PALETTE: tuple[tuple[int, int, int], ...] = (
+    (0, 230, 0), (230, 30, 30), (30, 120, 255), (255, 200, 0), (200, 0, 200),
+    (0, 200, 200), (255, 128, 0), (128, 128, 255), (160, 100, 40), (255, 255, 255))
+
+
+def _thickness(frame: np.ndarray) -> int:
+    return max(1, round(min(frame.shape[:2]) / 240))
+
+
+def draw_box(frame: np.ndarray, box: Sequence[float] | np.ndarray, color: tuple[int, int, int] = PALETTE[0],
+             thickness: int | None = None, label: str | None = None, label_below: bool = False) -> np.ndarray:
+    """``frame`` with the OTB ``box`` outlined (pixels ``x .. x+w-1``) and an optional label above
+    it (or below it). A box with a non-finite value is skipped (OTB's "target absent" rows)."""
+    out = np.ascontiguousarray(frame).copy()
+    b = np.asarray(box, dtype=np.float64).reshape(-1)
+    if b.size != 4 or not np.all(np.isfinite(b)) or b[2] <= 0 or b[3] <= 0:
+        return out
+    t = thickness or _thickness(out)
+    x0, y0 = int(round(b[0] - 1)), int(round(b[1] - 1))
+    x1, y1 = int(round(b[0] - 1 + b[2] - 1)), int(round(b[1] - 1 + b[3] - 1))
+    cv2.rectangle(out, (x0, y0), (x1, y1), tuple(int(c) for c in color), t, cv2.LINE_AA)
+    if label:
+        scale = max(0.35, min(out.shape[:2]) / 900)
+        (_, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+        y = min(out.shape[0] - 2, y1 + th + 4) if label_below else max(th + 1, y0 - 4)
+        cv2.putText(out, label, (x0, y), cv2.FONT_HERSHEY_SIMPLEX, scale,
+                    tuple(int(c) for c in color), max(1, t // 2), cv2.LINE_AA)
+    return out
+
+
+def draw_text(frame: np.ndarray, text: str, origin: tuple[int, int] = (6, 6),
+              color: tuple[int, int, int] = (255, 255, 0)) -> np.ndarray:
+    """``frame`` with ``text`` at the top-left ``origin`` on a dark backing box, readable on any image."""
+    out = np.ascontiguousarray(frame).copy()
+    scale = max(0.4, min(out.shape[:2]) / 600)
+    thick = max(1, round(scale * 1.5))
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+    x, y = origin
+    cv2.rectangle(out, (x, y), (x + tw + 6, y + th + base + 6), (0, 0, 0), -1)
+    cv2.putText(out, text, (x + 3, y + th + 3), cv2.FONT_HERSHEY_SIMPLEX, scale, color, thick, cv2.LINE_AA)
+    return out
+
+
+def annotate(frame: np.ndarray, boxes: dict[str, Sequence[float] | np.ndarray] | Sequence[float] | np.ndarray,
+             frame_number: int | None = None, extra: str | None = None) -> np.ndarray:
+    """One annotated frame: each box in its colour (a dict ``name -> box`` gets labels; the first
+    is drawn on top), and ``#frame_number`` (1-based, as OTB counts) plus ``extra`` text at the
+    top-left."""
+    out = np.ascontiguousarray(frame)
+    if out.ndim == 2:
+        out = cv2.cvtColor(out, cv2.COLOR_GRAY2RGB)
+    items = list(boxes.items()) if isinstance(boxes, dict) else [(None, boxes)]
+    for i, (name, box) in reversed(list(enumerate(items))):  # the first box is drawn last, on top
+        color = PALETTE[i % len(PALETTE)]
+        out = draw_box(out, box, color, label=name if isinstance(boxes, dict) and len(boxes) > 1 else None,
+                       label_below=i > 0)
+    parts = []
+    if frame_number is not None:
+        parts.append(f"#{frame_number}")
+    if extra:
+        parts.append(extra)
+    if parts:
+        out = draw_text(out, "  ".join(parts))
+    return out if out is not frame else out.copy()
+
+
+class VideoWriter:
+    """Write RGB frames to a video file (``.mp4``: MPEG-4 Part 2 ``mp4v``; ``.avi``: MJPG), the
+    codecs every OpenCV wheel can encode. The size is fixed by the first frame; later frames of
+    another size are resized. Use as a context manager, or call :meth:`close`."""
+
+    def __init__(self, path: str | Path, fps: float = 30.0) -> None:
+        self.path = Path(path)
+        self.fps = float(fps) if fps and np.isfinite(fps) and fps > 0 else 30.0
+        self._writer: cv2.VideoWriter | None = None
+        self.size: tuple[int, int] | None = None
+        self.frames = 0
+
+    def _open(self, frame: np.ndarray) -> None:
+        suffix = self.path.suffix.lower()
+        fourcc = {".avi": "MJPG", ".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v"}.get(suffix)
+        if fourcc is None:
+            raise RegtrackError(f"cannot write a {suffix or 'suffix-less'} video", path=self.path,
+                                fix="name the output .mp4 or .avi")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        h, w = frame.shape[:2]
+        self.size = (w, h)
+        self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*fourcc), self.fps, (w, h))
+        if not self._writer.isOpened():
+            raise RegtrackError("OpenCV cannot open this video for writing", path=self.path,
+                                fix="check the folder is writable, or use .avi")
+
+    def write(self, frame: np.ndarray) -> None:
+        """Append one ``H x W x 3`` uint8 RGB frame."""
+        if self._writer is None:
+            self._open(frame)
+        assert self._writer is not None and self.size is not None
+        if frame.ndim == 2:
+            frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB)
+        if (frame.shape[1], frame.shape[0]) != self.size:
+            frame = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA)
+        self._writer.write(cv2.cvtColor(np.ascontiguousarray(frame[..., :3]), cv2.COLOR_RGB2BGR))
+        self.frames += 1
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: float = 30.0) -> int:
+    """Write RGB ``frames`` to ``path``; returns the number written."""
+    with VideoWriter(path, fps) as writer:
+        for f in frames:
+            writer.write(f)
+        return writer.frames
