@@ -188,7 +188,8 @@ def run_demo(out_dir: str | Path = "regtrack-demo", tracker: str | None = None, 
     from regtrack.evaluation.metrics import aggregate, evaluate_sequence
     from regtrack.evaluation.plots import draw_plots
     from regtrack.evaluation.report import TrackerEvaluation
-    from regtrack.evaluation.results import atomic_write, format_boxes
+    from regtrack.evaluation.results import format_boxes
+    from regtrack.fileio import atomic_write
     from regtrack.trackers.base import create_tracker
     from regtrack.viz.overlay import VideoWriter, annotate
 

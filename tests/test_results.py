@@ -128,3 +128,25 @@ def test_write_is_atomic_and_round_trips(tmp_path):
     assert np.allclose(read_result(p), boxes, atol=1e-4)
     assert read_times(tmp_path / "out", "Seq").tolist() == [0.01, 0.02]
     assert sorted(x.name for x in (tmp_path / "out").iterdir()) == ["Seq.txt", "Seq_time.txt"]  # no temp left
+
+
+def test_atomic_write_gives_an_ordinary_file_and_leaves_no_temporary(tmp_path):
+    import os
+    import stat
+
+    from regtrack.fileio import atomic_path, atomic_write
+
+    target = tmp_path / "boxes.txt"
+    atomic_write(target, "1,2,3,4\n")
+    assert target.read_text() == "1,2,3,4\n"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+    try:
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        pass
+    assert target.read_text() == "1,2,3,4\n"  # the interrupted write left the old file whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["boxes.txt"]

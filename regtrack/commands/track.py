@@ -182,7 +182,8 @@ def run(args: argparse.Namespace) -> int:
             writer.close()
     boxes = np.array(collected).reshape(-1, 4)
     if args.save and len(boxes):
-        from regtrack.evaluation.results import atomic_write, format_boxes
+        from regtrack.evaluation.results import format_boxes
+        from regtrack.fileio import atomic_write
 
         atomic_write(Path(args.save), format_boxes(boxes))
     n, fps = len(boxes), running[0]

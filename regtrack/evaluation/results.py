@@ -14,9 +14,7 @@ into place with ``os.replace``, so a file that exists is complete (:func:`write_
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ import numpy as np
 from regtrack.datasets.base import Sequence, read_boxes
 from regtrack.datasets.names import name_key, otb_meta
 from regtrack.errors import RegtrackError
+from regtrack.fileio import atomic_write
 
 RESULT_EXTENSIONS = (".txt", ".mat")
 _SIDE_FILES = re.compile(r"(_time|_times|_fps|_confidence|_scores?)\.txt$", re.IGNORECASE)
@@ -249,21 +248,6 @@ def align_result(boxes: np.ndarray, seq: Sequence, path: str | Path = "") -> np.
     raise RegtrackError(f"short result file: {n} rows for the {m} frames of {seq.name}", path=path or None,
                         fix="re-run the tracker on this sequence (delete the file to let eval redo it), "
                         "or check the results are for this dataset")
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def format_boxes(boxes: np.ndarray) -> str:

@@ -34,7 +34,8 @@ import numpy as np
 
 from regtrack.datasets.base import Dataset, Sequence
 from regtrack.errors import RegtrackError
-from regtrack.evaluation.results import atomic_write, first_frame_number, read_boxes, write_result
+from regtrack.evaluation.results import first_frame_number, read_boxes, write_result
+from regtrack.fileio import atomic_write
 
 EVAL_TYPES = ("ope", "tre", "sre")
 SRE_SHIFTS = ("left", "right", "up", "down", "topLeft", "topRight", "bottomLeft", "bottomRight",
