@@ -214,3 +214,33 @@ def test_invalid_first_box_cannot_start(tmp_path):
     (seq / "groundtruth_rect.txt").write_text("NaN,NaN,NaN,NaN\n1,2,3,4\n1,2,3,4\n")
     with pytest.raises(Exception, match=r"sequence Bad: the first ground-truth box .* is invalid"):
         run_dataset("static", load_dataset(tmp_path / "data"), tmp_path / "out", progress=False)
+
+
+class _NoWeights(Tracker):
+    """Fails at ``init`` like a tracker whose weights file is missing."""
+
+    name = "_test_noweights"
+
+    def init(self, image, box):
+        from regtrack.errors import RegtrackError
+
+        raise RegtrackError("no weights file here", path="/nowhere/w.pth", fix="pass --param weights=FILE")
+
+    def update(self, image):  # pragma: no cover - never reached
+        raise AssertionError
+
+
+def test_eval_where_every_run_fails_says_why_first(shared, tmp_path, capsys):
+    from regtrack.trackers import base
+
+    register_tracker("_test_noweights")(_NoWeights)
+    try:
+        rc = main(["eval", "--tracker", "_test_noweights", "--root", str(shared / "data/otb"),
+                   "--annotations", str(shared / "data/annotations/OTB100.json"), "--out", str(tmp_path),
+                   "--sequences", "Skiing,Bird2", "--no-progress"])
+    finally:
+        base._REGISTRY.pop("_test_noweights", None)
+    assert rc == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "every run failed" in last and "/nowhere/w.pth: no weights file here" in last
+    assert "another dataset" not in last

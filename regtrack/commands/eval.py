@@ -69,11 +69,17 @@ def run(args: argparse.Namespace) -> int:
     print(report.summary())
     for stem, msg in report.first_frame_error.items():
         print(f"regtrack: note: {stem}: first tracker error: {msg}", file=sys.stderr)
+    if report.failed and not report.done and not report.skipped:
+        # Nothing finished: the cause is the tracker's or its weights', not the data; say it first.
+        first = next(iter(report.failed.items()))
+        raise RegtrackError(f"every run failed; first, {first[0]}: {first[1]}",
+                            fix="fix it and run the same command again")
     if args.eval_type == "ope":
         from regtrack.evaluation.report import evaluate_tracker
 
-        done = present.select([n for n in present.names() if (report.out_dir / f"{n}.txt").is_file()])
-        if len(done):
+        finished = [n for n in present.names() if (report.out_dir / f"{n}.txt").is_file()]
+        done = present.select(finished)
+        if finished:
             e = evaluate_tracker(report.out_dir, done, invalid=args.invalid, min_fraction=0.0)
             print(f"{report.out_dir.name} on {len(done)} sequence(s): AUC {e.overall.auc:.3f}  "
                   f"P@20 {e.overall.precision:.3f}  norm P {e.overall.norm_precision:.3f}")
