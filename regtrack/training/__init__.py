@@ -1,0 +1,1 @@
+"""Training regtrack's networks (UDT: :mod:`regtrack.training.udt`)."""
