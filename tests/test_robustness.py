@@ -11,7 +11,7 @@ from regtrack.errors import RegtrackError
 from regtrack.evaluation.metrics import center_errors
 from regtrack.trackers.base import create_tracker
 
-TRACKERS = ["kcf", "dsst", "opencv_kcf"]
+TRACKERS = ["kcf", "dsst", "opencv_kcf", "udt", "hcf_lite0"]
 
 
 def _valid(box, shape):
@@ -23,8 +23,15 @@ def _still(n=6, center=(160.0, 120.0), size=(40.0, 30.0)):
     return synthetic_sequence(np.tile(center, (n, 1)), np.tile(size, (n, 1)))
 
 
+def _make(name):
+    """A tracker by test name; ``hcf_lite0`` is HCF on the offline ImageNet backbone."""
+    if name == "hcf_lite0":
+        return create_tracker("hcf", {"backbone": "efficientnet_lite0"})
+    return create_tracker(name)
+
+
 def _run(name, frames, box):
-    t = create_tracker(name)
+    t = _make(name)
     t.init(frames[0], box)
     out = [t.update(f) for f in frames[1:]]
     assert all(_valid(b, frames[0].shape) for b in out), out
@@ -42,7 +49,7 @@ def test_box_wholly_outside_or_zero_size_is_a_clear_error(name):
     frames, _ = _still()
     for box, match in (([400, 10, 20, 20], "outside"), ([10, 10, 0, 20], "zero"), ([10, 10, 5, -1], "zero")):
         with pytest.raises(RegtrackError, match=match) as err:
-            create_tracker(name).init(frames[0], box)
+            _make(name).init(frames[0], box)
         assert "\n" not in str(err.value)
 
 
@@ -70,13 +77,13 @@ def test_grey_rgb_and_rgba_frames(name, mode):
 @pytest.mark.parametrize("name", TRACKERS)
 def test_frame_size_change_is_a_clear_error(name):
     frames, gt = _still(n=2)
-    t = create_tracker(name)
+    t = _make(name)
     t.init(frames[0], gt[0])
     with pytest.raises(RegtrackError, match="frame size changed"):
         t.update(cv2.resize(frames[1], (200, 150)))
 
 
-@pytest.mark.parametrize("name", ["kcf", "dsst", "opencv_kcf", "opencv_csrt"])
+@pytest.mark.parametrize("name", ["kcf", "dsst", "opencv_kcf", "opencv_csrt", "udt", "hcf_lite0"])
 def test_target_leaves_the_frame_and_comes_back(name):
     xs = np.concatenate([np.linspace(160, 360, 20), np.full(6, 360.0), np.linspace(360, 160, 20)])
     n = len(xs)

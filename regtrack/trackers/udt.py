@@ -32,9 +32,9 @@ import numpy as np
 import torch
 
 from regtrack.core import dcf
-from regtrack.core.box import center_to_otb, check_init_box, otb_to_center
+from regtrack.core.box import center_to_otb, check_init_box, clamp_center, otb_to_center
 from regtrack.core.labels import gaussian_label, hann_window, output_sigma
-from regtrack.core.sampling import sample_patch
+from regtrack.core.sampling import as_rgb, check_frame_size, sample_patch
 from regtrack.errors import RegtrackError
 from regtrack.features.udt_net import UDTNet, load_udt_weights
 from regtrack.trackers.base import Tracker, register_tracker
@@ -154,9 +154,10 @@ class UDTTracker(Tracker):
 
     # -- API -----------------------------------------------------------------------------------
     def init(self, image: np.ndarray, box: np.ndarray) -> None:
-        image = _rgb(image)
+        image = as_rgb(image)
         box = check_init_box(box, image.shape)
         p = self.params
+        self.frame_shape, self.frame_index = image.shape[:2], 1
         self.center, self.size = otb_to_center(box)
         self.min_size = np.maximum(4.0, p.min_scale_factor * self.size)
         self.max_size = np.minimum(
@@ -165,7 +166,9 @@ class UDTTracker(Tracker):
         self.model_xf, self.model_alphaf = self._learn(image, self.size * (1.0 + p.padding))
 
     def update(self, image: np.ndarray) -> np.ndarray:
-        image = _rgb(image)
+        image = as_rgb(image)
+        self.frame_index += 1
+        check_frame_size(image, self.frame_shape, self.frame_index)
         p = self.params
         n = p.input_size
         windows = [self.size * s * (1.0 + p.padding) for s in self.scale_factors]
@@ -180,7 +183,8 @@ class UDTTracker(Tracker):
         best = int(np.argmax(peaks * self.penalties))
         dy, dx, _ = dcf.peak_offset(response[best], subpixel=False)
         window = windows[best]
-        self.center = self.center + np.array([dx, dy]) * window / n
+        # keep the centre on the image: a target that leaves is awaited at the border it left by
+        self.center = clamp_center(self.center + np.array([dx, dy]) * window / n, self.frame_shape)
         self.size = np.minimum(np.maximum(window / (1.0 + p.padding), self.min_size), self.max_size)
         shifted = _shift(feats[best], int(round(dy)), int(round(dx))) if p.reuse_features else None
         xf, alphaf = self._learn(image, window, shifted)
@@ -208,8 +212,3 @@ def _shift(feats: np.ndarray, dy: int, dx: int) -> np.ndarray:
     ]
     return out
 
-
-def _rgb(image: np.ndarray) -> np.ndarray:
-    if image.ndim == 2:
-        return np.repeat(image[:, :, None], 3, axis=2)
-    return image
