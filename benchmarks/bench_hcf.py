@@ -25,27 +25,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 
 import numpy as np
-
-SHARED = Path(os.environ.get("REGTRACK_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-
-
-def parse_run(spec: str) -> tuple[str, str, dict]:
-    from regtrack.trackers.base import parse_overrides
-
-    label = None
-    if "@" in spec:
-        spec, label = spec.split("@", 1)
-    name, _, rest = spec.partition(":")
-    pairs = [p for p in rest.split(",") if p] if rest else []
-    # tuple values (layer_weights=0.02;0.5;1) use ';' inside a run spec
-    pairs = [p.replace(";", ",") for p in pairs]
-    label = label or spec.replace(":", "_").replace(",", "_").replace("=", "-")
-    return name, label, parse_overrides(name, pairs)
+from common import SHARED, parse_run  # noqa: E402  (benchmarks/ is on sys.path when run)
 
 
 def time_vgg(dataset, n_frames: int, target: str) -> dict:  # noqa: ANN001

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 
 import numpy as np
+from common import SHARED, parse_run  # noqa: E402  (benchmarks/ is on sys.path when run)
 
-SHARED = Path(os.environ.get("REGTRACK_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 PUBLISHED_NAMES = {"Jogging-1": "Jogging.txt", "Jogging-2": "Jogging(2).txt"}
 
 
@@ -55,17 +54,6 @@ def published(name: str, n: int) -> np.ndarray | None:
     ]
     boxes = np.asarray(rows)
     return boxes[-n:] if len(boxes) > n else boxes  # Tiger1-style extra leading rows
-
-
-def parse_run(spec: str) -> tuple[str, str, dict]:
-    from regtrack.trackers.base import parse_overrides
-
-    label = None
-    if "@" in spec:
-        spec, label = spec.split("@", 1)
-    name, _, rest = spec.partition(":")
-    pairs = [p for p in rest.split(",") if p] if rest else []
-    return name, label or spec, parse_overrides(name, pairs)
 
 
 def run_one(

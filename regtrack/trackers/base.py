@@ -62,6 +62,28 @@ class Tracker(ABC):
     def update(self, image: np.ndarray) -> np.ndarray:
         """Return the target's OTB box ``[x, y, w, h]`` in the next frame ``image``."""
 
+    def _first_frame(self, image: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``init``'s common first step: the frame as RGB (grey and RGBA accepted), the OTB box
+        validated (:func:`regtrack.core.box.check_init_box`), the frame size remembered."""
+        from regtrack.core.box import check_init_box
+        from regtrack.core.sampling import as_rgb
+
+        image = as_rgb(image)
+        box = check_init_box(box, image.shape)
+        self.frame_shape: tuple[int, int] = tuple(image.shape[:2])
+        self.frame_index = 1
+        return image, box
+
+    def _next_frame(self, image: np.ndarray) -> np.ndarray:
+        """``update``'s common first step: the frame as RGB, and a clear error if its size differs
+        from the first frame's (a tracker's state is in pixels of that size)."""
+        from regtrack.core.sampling import as_rgb, check_frame_size
+
+        image = as_rgb(image)
+        self.frame_index += 1
+        check_frame_size(image, self.frame_shape, self.frame_index)
+        return image
+
     def params_dict(self) -> dict[str, Any]:
         """The hyperparameters in use, JSON-ready (saved beside results)."""
         return json.loads(json.dumps(dataclasses.asdict(self.params), default=str))

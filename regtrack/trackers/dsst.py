@@ -27,9 +27,9 @@ import dataclasses
 import numpy as np
 
 from regtrack.core import dcf
-from regtrack.core.box import center_to_otb, check_init_box, clamp_center, otb_to_center
+from regtrack.core.box import center_to_otb, clamp_center, otb_to_center
 from regtrack.core.labels import gaussian_label, hann_window, model_window, output_sigma
-from regtrack.core.sampling import as_rgb, check_frame_size, sample_patch
+from regtrack.core.sampling import sample_patch
 from regtrack.core.scale import ScaleFilter, ScaleParams, scale_limits
 from regtrack.features.handcrafted import Concat, FHog, Grey
 from regtrack.trackers.base import Tracker, register_tracker
@@ -62,11 +62,8 @@ class DSST(Tracker):
     Params = DSSTParams
 
     def init(self, image: np.ndarray, box: np.ndarray) -> None:
-        image = as_rgb(image)
-        box = check_init_box(box, image.shape)
+        image, box = self._first_frame(image, box)
         p = self.params
-        self.frame_shape = image.shape[:2]
-        self.frame_index = 1
         self.center, self.base_size = otb_to_center(box)
         self.feature = Concat([Grey(1, center="half"), FHog(1, scale=1.0, channels=27)])
         self.window, self.factor = model_window(self.base_size, p.padding, 1, None, p.min_cells,
@@ -118,9 +115,7 @@ class DSST(Tracker):
         return np.array([dx, dy]) * self.factor * self.scale, peak
 
     def update(self, image: np.ndarray) -> np.ndarray:
-        image = as_rgb(image)
-        self.frame_index += 1
-        check_frame_size(image, self.frame_shape, self.frame_index)
+        image = self._next_frame(image)
         shift, _ = self.detect(image, self.center)
         self.center = clamp_center(self.center + shift, self.frame_shape)
         self.scale_filter.estimate(image, self.center)

@@ -45,9 +45,9 @@ import torch
 import torch.nn.functional as F
 
 from regtrack.core import dcf
-from regtrack.core.box import center_to_otb, check_init_box, clamp_box_size, clamp_center, otb_to_center
+from regtrack.core.box import center_to_otb, clamp_box_size, clamp_center, otb_to_center
 from regtrack.core.labels import gaussian_label, hann_window, hcf_search_window, output_sigma
-from regtrack.core.sampling import as_rgb, check_frame_size, sample_patch
+from regtrack.core.sampling import sample_patch
 from regtrack.errors import RegtrackError
 from regtrack.trackers.base import Tracker, register_tracker
 
@@ -191,10 +191,8 @@ class HCFTracker(Tracker):
 
     # -------------------------------------------------------------------------------- API
     def init(self, image: np.ndarray, box: np.ndarray) -> None:
-        image = as_rgb(image)
-        box = check_init_box(box, image.shape)
+        image, box = self._first_frame(image, box)
         p = self.params
-        self.image_shape = image.shape
         self.center, self.base_size = otb_to_center(box)
         self.scale = 1.0
         # CF2 get_search_window (2.8x; tall: height 1.4x; large (> 5 % of the image): 2x)
@@ -218,8 +216,7 @@ class HCFTracker(Tracker):
             self._init_memory(image)
 
     def update(self, image: np.ndarray) -> np.ndarray:
-        image = as_rgb(image)
-        check_frame_size(image, self.image_shape[:2])
+        image = self._next_frame(image)
         # kept for `regtrack show features`: the search patch and where it was cut
         self.last_search_center, self.last_search_window = self.center.copy(), self.window * self.scale
         feats = self._grid_features(image, self.center, self.scale)
@@ -239,11 +236,11 @@ class HCFTracker(Tracker):
         return self.box()
 
     def box(self) -> np.ndarray:
-        size = clamp_box_size(self.base_size * self.scale, self.image_shape)
+        size = clamp_box_size(self.base_size * self.scale, self.frame_shape)
         return center_to_otb(self.center, size)
 
     def _clamp_center(self) -> None:
-        self.center = clamp_center(self.center, self.image_shape)
+        self.center = clamp_center(self.center, self.frame_shape)
 
     # -------------------------------------------------------------------------------- scale
     def _init_scale(self, image: np.ndarray) -> None:
@@ -336,7 +333,7 @@ class HCFTracker(Tracker):
         region = self.window * self.scale * p.redetect_factor
         step = np.maximum(self.base_size * self.scale * p.redetect_step, 4.0)
         nx, ny = (int(v) for v in np.ceil(region / step / 2.0))
-        H, W = self.image_shape[:2]
+        H, W = self.frame_shape[:2]
         cands = [self.center + np.array([i, j]) * step
                  for j in range(-ny, ny + 1) for i in range(-nx, nx + 1)]
         cands = [c for c in cands if 0 <= c[0] < W and 0 <= c[1] < H] or [self.center]

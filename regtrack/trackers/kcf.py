@@ -24,9 +24,9 @@ import dataclasses
 import numpy as np
 
 from regtrack.core import dcf
-from regtrack.core.box import center_to_otb, check_init_box, clamp_center, otb_to_center
+from regtrack.core.box import center_to_otb, clamp_center, otb_to_center
 from regtrack.core.labels import gaussian_label, hann_window, model_window, output_sigma
-from regtrack.core.sampling import as_rgb, check_frame_size, sample_patch
+from regtrack.core.sampling import sample_patch
 from regtrack.errors import RegtrackError
 from regtrack.features.base import Feature
 from regtrack.trackers.base import Tracker, register_tracker
@@ -72,14 +72,11 @@ class KCF(Tracker):
     Params = KCFParams
 
     def init(self, image: np.ndarray, box: np.ndarray) -> None:
-        image = as_rgb(image)
-        box = check_init_box(box, image.shape)
+        image, box = self._first_frame(image, box)
         p = self.params
         if p.kernel not in ("gaussian", "linear"):
             raise RegtrackError(f"KCF kernel {p.kernel!r} is unknown",
                                 fix="use kernel=gaussian or kernel=linear")
-        self.frame_shape = image.shape[:2]
-        self.frame_index = 1
         self.center, self.size = otb_to_center(box)
         self.feature = make_feature(p.feature, p.cell_size)
         self.window, self.factor = model_window(self.size, p.padding, p.cell_size, p.downscale_above,
@@ -128,9 +125,7 @@ class KCF(Tracker):
         return np.array([dx, dy]) * self.params.cell_size * self.factor, peak
 
     def update(self, image: np.ndarray) -> np.ndarray:
-        image = as_rgb(image)
-        self.frame_index += 1
-        check_frame_size(image, self.frame_shape, self.frame_index)
+        image = self._next_frame(image)
         shift, _ = self.detect(image, self.center)
         self.center = clamp_center(self.center + shift, self.frame_shape)
         self._train(self._sample(image, self.center))

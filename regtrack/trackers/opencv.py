@@ -14,8 +14,6 @@ import dataclasses
 import cv2
 import numpy as np
 
-from regtrack.core.box import check_init_box
-from regtrack.core.sampling import as_rgb, check_frame_size
 from regtrack.errors import RegtrackError
 from regtrack.trackers.base import Tracker, register_tracker
 
@@ -39,10 +37,7 @@ class _OpenCVTracker(Tracker):
                             fix="install opencv-contrib-python(-headless)")
 
     def init(self, image: np.ndarray, box: np.ndarray) -> None:
-        image = as_rgb(image)
-        box = check_init_box(box, image.shape)
-        self.frame_shape = image.shape[:2]
-        self.frame_index = 1
+        image, box = self._first_frame(image, box)
         self.box = box.copy()
         H, W = self.frame_shape
         # OpenCV wants the rectangle inside the image
@@ -57,9 +52,7 @@ class _OpenCVTracker(Tracker):
             raise RegtrackError(f"OpenCV could not start on box {rect}: {detail}") from None
 
     def update(self, image: np.ndarray) -> np.ndarray:
-        image = as_rgb(image)
-        self.frame_index += 1
-        check_frame_size(image, self.frame_shape, self.frame_index)
+        image = self._next_frame(image)
         try:
             ok, rect = self.tracker.update(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
         except cv2.error:

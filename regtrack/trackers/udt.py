@@ -32,9 +32,9 @@ import numpy as np
 import torch
 
 from regtrack.core import dcf
-from regtrack.core.box import center_to_otb, check_init_box, clamp_center, otb_to_center
+from regtrack.core.box import center_to_otb, clamp_center, otb_to_center
 from regtrack.core.labels import gaussian_label, hann_window, output_sigma
-from regtrack.core.sampling import as_rgb, check_frame_size, sample_patch
+from regtrack.core.sampling import sample_patch
 from regtrack.errors import RegtrackError
 from regtrack.features.udt_net import UDTNet, load_udt_weights
 from regtrack.trackers.base import Tracker, register_tracker
@@ -154,10 +154,8 @@ class UDTTracker(Tracker):
 
     # -- API -----------------------------------------------------------------------------------
     def init(self, image: np.ndarray, box: np.ndarray) -> None:
-        image = as_rgb(image)
-        box = check_init_box(box, image.shape)
+        image, box = self._first_frame(image, box)
         p = self.params
-        self.frame_shape, self.frame_index = image.shape[:2], 1
         self.center, self.size = otb_to_center(box)
         self.min_size = np.maximum(4.0, p.min_scale_factor * self.size)
         self.max_size = np.minimum(
@@ -166,9 +164,7 @@ class UDTTracker(Tracker):
         self.model_xf, self.model_alphaf = self._learn(image, self.size * (1.0 + p.padding))
 
     def update(self, image: np.ndarray) -> np.ndarray:
-        image = as_rgb(image)
-        self.frame_index += 1
-        check_frame_size(image, self.frame_shape, self.frame_index)
+        image = self._next_frame(image)
         p = self.params
         n = p.input_size
         windows = [self.size * s * (1.0 + p.padding) for s in self.scale_factors]
