@@ -73,3 +73,12 @@ def test_labels_peak_where_they_should():
 
 def test_interpolate():
     assert dcf.interpolate(np.ones(3), np.zeros(3), 0.25) == pytest.approx(0.75 * np.ones(3))
+
+
+def test_update_model_takes_the_first_frame_then_blends_every_array():
+    first = (np.ones(2), np.full(3, 2.0))
+    assert dcf.update_model(None, first, 0.1) is first
+    blended = dcf.update_model(first, (np.zeros(2), np.zeros(3)), 0.25)
+    assert blended[0] == pytest.approx(0.75 * np.ones(2)) and blended[1] == pytest.approx(np.full(3, 1.5))
+    with pytest.raises(ValueError):
+        dcf.update_model(first, (np.zeros(2),), 0.5)

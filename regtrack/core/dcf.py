@@ -117,6 +117,15 @@ def interpolate(old: Array, new: Array, rate: float) -> Array:
     return (1.0 - rate) * old + rate * new
 
 
+def update_model(model: tuple[Array, ...] | None, new: tuple[Array, ...], rate: float) -> tuple[Array, ...]:
+    r"""The model update of every filter here: a model made of several arrays (KCF: ``x, xf,
+    alphaf``; DSST: ``num, den``; UDT: ``xf, alphaf``) is the first frame's as is (``model`` None),
+    then each array is blended with the new frame's by :func:`interpolate`."""
+    if model is None:
+        return new
+    return tuple(interpolate(old, cur, rate) for old, cur in zip(model, new, strict=True))
+
+
 def peak_offset(response: np.ndarray, subpixel: bool = True) -> tuple[float, float, float]:
     """Locate the maximum of a wrapped (Fourier) response ``H x W`` and return
     ``(dy, dx, peak_value)``: the displacement in cells, signed and wrapped so that index

@@ -99,12 +99,8 @@ class DSST(Tracker):
     def _train(self, image: np.ndarray) -> None:
         xf = dcf.fft2(self._sample(image, self.center))
         num, den = dcf.ridge_numerator(xf, self.yf), dcf.ridge_denominator(xf)
-        if self.num is None:
-            self.num, self.den = num, den
-        else:
-            rate = self.params.learning_rate
-            self.num = dcf.interpolate(self.num, num, rate)
-            self.den = dcf.interpolate(self.den, den, rate)
+        old = None if self.num is None else (self.num, self.den)
+        self.num, self.den = dcf.update_model(old, (num, den), self.params.learning_rate)
 
     def detect(self, image: np.ndarray, center: np.ndarray) -> tuple[np.ndarray, float]:
         """The target's displacement from ``center`` in image pixels ``(dx, dy)`` and the peak."""

@@ -145,11 +145,8 @@ class HCFTracker(Tracker):
             xf = dcf.fft2(x)
             kf = dcf.linear_kernel(xf, xf, x.numel())
             alphaf = dcf.solve_alpha(kf, self.yf, self.params.lam)
-            if first:
-                self.model_xf[i], self.model_alphaf[i] = xf, alphaf
-            else:
-                self.model_xf[i] = dcf.interpolate(self.model_xf[i], xf, rate)
-                self.model_alphaf[i] = dcf.interpolate(self.model_alphaf[i], alphaf, rate)
+            old = None if first else (self.model_xf[i], self.model_alphaf[i])
+            self.model_xf[i], self.model_alphaf[i] = dcf.update_model(old, (xf, alphaf), rate)
 
     def layer_responses(self, feats: list[torch.Tensor]) -> list[np.ndarray]:
         """Each layer's response ``ifft(alphaf * kzf)`` (ICCV eq. 4), max-normalised as CF2 does,
@@ -286,13 +283,9 @@ class HCFTracker(Tracker):
         xf = dcf.fft2(x)
         kf = dcf.gaussian_kernel(x, x, xf, xf, self.params.ltm_kernel_sigma)
         alphaf = dcf.solve_alpha(kf, self.ltm_yf, self.params.lam)
-        if first:
-            self.ltm_xf, self.ltm_x, self.ltm_alphaf = xf, x, alphaf
-        else:
-            r = self.params.interp_factor
-            self.ltm_xf = dcf.interpolate(self.ltm_xf, xf, r)
-            self.ltm_x = dcf.interpolate(self.ltm_x, x, r)
-            self.ltm_alphaf = dcf.interpolate(self.ltm_alphaf, alphaf, r)
+        old = None if first else (self.ltm_xf, self.ltm_x, self.ltm_alphaf)
+        self.ltm_xf, self.ltm_x, self.ltm_alphaf = dcf.update_model(
+            old, (xf, x, alphaf), self.params.interp_factor)
 
     def _memory_scores(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Max response of the memory filter on each sample ``N x C x h x w`` and its peak offset

@@ -106,13 +106,9 @@ class KCF(Tracker):
     def _train(self, x: np.ndarray, first: bool = False) -> None:
         xf = dcf.fft2(x)
         alphaf = dcf.solve_alpha(self._kernel(x, x, xf, xf), self.yf, self.params.lam)
-        if first:
-            self.model_x, self.model_xf, self.model_alphaf = x, xf, alphaf
-        else:
-            rate = self.params.interp_factor
-            self.model_x = dcf.interpolate(self.model_x, x, rate)
-            self.model_xf = dcf.interpolate(self.model_xf, xf, rate)
-            self.model_alphaf = dcf.interpolate(self.model_alphaf, alphaf, rate)
+        old = None if first else (self.model_x, self.model_xf, self.model_alphaf)
+        self.model_x, self.model_xf, self.model_alphaf = dcf.update_model(
+            old, (x, xf, alphaf), self.params.interp_factor)
 
     def detect(self, image: np.ndarray, center: np.ndarray) -> tuple[np.ndarray, float]:
         """The target's displacement from ``center`` in image pixels ``(dx, dy)`` and the peak."""

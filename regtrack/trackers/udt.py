@@ -184,8 +184,8 @@ class UDTTracker(Tracker):
         self.size = np.minimum(np.maximum(window / (1.0 + p.padding), self.min_size), self.max_size)
         shifted = _shift(feats[best], int(round(dy)), int(round(dx))) if p.reuse_features else None
         xf, alphaf = self._learn(image, window, shifted)
-        self.model_xf = dcf.interpolate(self.model_xf, xf, p.interp_factor)
-        self.model_alphaf = dcf.interpolate(self.model_alphaf, alphaf, p.interp_factor)
+        self.model_xf, self.model_alphaf = dcf.update_model(
+            (self.model_xf, self.model_alphaf), (xf, alphaf), p.interp_factor)
         return center_to_otb(self.center, self.size)
 
 
