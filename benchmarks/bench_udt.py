@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     from regtrack.datasets.sources import read_image
     from regtrack.evaluation.metrics import aggregate, evaluate_sequence
+    from regtrack.fileio import atomic_write
 
     torch.set_num_threads(args.threads)
     runs = [parse_run(s) for s in args.run]
@@ -161,7 +162,7 @@ def main(argv: list[str] | None = None) -> dict:
         per_seq[t["name"]] = row
         if args.json:  # partial results survive an interrupted run
             args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.with_suffix(".partial.json").write_text(json.dumps(per_seq, indent=1))
+            atomic_write(args.json.with_suffix(".partial.json"), json.dumps(per_seq, indent=1))
         print(
             f"{t['name']:14s} {len(frames):6d} {row.get('published', float('nan')):9.3f} "
             + " ".join(f"{c:>18s}" for c in cells),
@@ -197,7 +198,7 @@ def main(argv: list[str] | None = None) -> dict:
         )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(summary, indent=1))
+        atomic_write(args.json, json.dumps(summary, indent=1))
     return summary
 
 

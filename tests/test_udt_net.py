@@ -133,3 +133,15 @@ def test_matlab_v73_file_loads(tmp_path, shared):
     a, b = load_udt_weights(path), load_udt_weights(shared / "weights/dcfnet/net_param.mat")
     for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
         torch.testing.assert_close(pa, pb)
+
+
+def test_tracking_fast_path_matches_the_torch_net():
+    """extract_hwc (compiled LRN, channels last) = extract (torch's LRN) to float rounding."""
+    from regtrack.features.udt_net import init_udt_net
+
+    net = init_udt_net(seed=3, padding=1).eval()
+    patches = np.random.default_rng(0).integers(0, 256, (2, 31, 29, 3), dtype=np.uint8)
+    reference = net.extract(patches).permute(0, 2, 3, 1).numpy()
+    fast = net.extract_hwc(patches)
+    assert fast.shape == reference.shape and fast.flags.c_contiguous
+    np.testing.assert_allclose(fast, reference, rtol=1e-5, atol=1e-5 * np.abs(reference).max())

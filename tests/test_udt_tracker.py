@@ -11,7 +11,7 @@ from regtrack.datasets.sources import read_image
 from regtrack.errors import RegtrackError
 from regtrack.evaluation.metrics import overlap_ratios
 from regtrack.trackers.base import create_tracker, parse_overrides, tracker_class
-from regtrack.trackers.udt import UDTTracker, _shift, default_weights_path
+from regtrack.trackers.udt import UDTTracker, default_weights_path
 
 
 def _clip(shared, name: str, n: int) -> tuple[list[np.ndarray], np.ndarray]:
@@ -80,8 +80,49 @@ def test_dcfnet_needs_weights_and_bad_weights_are_named(tmp_path):
         create_tracker("udt", {"weights": str(bad)})
 
 
-def test_shift_is_integer_translation():
-    a = np.arange(2 * 5 * 6, dtype=np.float32).reshape(2, 5, 6)
-    s = _shift(a, 1, -2)
-    np.testing.assert_array_equal(s[:, 0:4, 2:6], a[:, 1:5, 0:4])
-    assert not s[:, 4].any() and not s[:, :, :2].any()
+def _boxes(tracker, frames, gt) -> np.ndarray:
+    tracker.init(frames[0], gt[0])
+    return np.vstack([gt[0]] + [tracker.update(f) for f in frames[1:]])
+
+
+def test_overlapped_update_gives_the_sequential_numbers(shared):
+    """The model update on the second thread is a scheduling change only: same boxes, bit for bit."""
+    frames, gt = _clip(shared, "Crossing", 25)
+    overlapped = _boxes(create_tracker("udt"), frames, gt)
+    sequential = _boxes(create_tracker("udt", {"overlap_update": False}), frames, gt)
+    np.testing.assert_array_equal(overlapped, sequential)
+
+
+def test_lazy_centre_scale_gives_the_full_search_boxes(shared):
+    """The centre crop skipped when its estimate cannot win, or always checked (margin 0): the
+    boxes of the full three-crop search, bit for bit."""
+    frames, gt = _clip(shared, "Bird2", 30)
+    w = str(shared / "weights/udt/UDT_Unsupervised.mat")
+    full = _boxes(create_tracker("udt", {"weights": w, "lazy_centre_scale": False,
+                                         "overlap_update": False}), frames, gt)
+    lazy = create_tracker("udt", {"weights": w})
+    np.testing.assert_array_equal(_boxes(lazy, frames, gt), full)
+    assert len(lazy.centre_estimates) == len(frames) - 1
+    checked = create_tracker("udt", {"weights": w, "centre_check_margin": 0.0})
+    np.testing.assert_array_equal(_boxes(checked, frames, gt), full)
+    assert checked.centre_checks == len(frames) - 1
+    estimate, side, exact = np.array(checked.centre_estimates).T
+    assert np.all(np.abs(estimate - exact) < 0.05 * exact)  # the estimate is close to the truth
+
+
+def test_lazy_centre_is_off_when_the_penalty_favours_the_centre():
+    tracker = tracker_class("dcfnet").__new__(tracker_class("dcfnet"))
+    tracker.params = tracker_class("dcfnet").Params()
+    assert not tracker._lazy_centre  # DCFNet's penalty 0.9925 < 1: every crop through the net
+
+
+def test_net_threads_are_restored():
+    import torch
+
+    before = torch.get_num_threads()
+    tracker = UDTTracker(threads=1)
+    image = np.zeros((60, 80, 3), np.uint8)
+    image[20:35, 30:50] = 255
+    tracker.init(image, np.array([31, 21, 20, 15]))
+    tracker.update(image)
+    assert torch.get_num_threads() == before

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import cv2
+import numba
 import numpy as np
 
 from regtrack.errors import RegtrackError
@@ -58,6 +59,58 @@ def sample_pyramid(image: np.ndarray, center: Sequence[float], size: Sequence[fl
     """Patches of ``size * s`` for each scale ``s``, all resized to ``out_size``:
     an array ``S x H x W [x C]`` in the image's dtype."""
     return np.stack([sample_patch(image, center, (size[0] * s, size[1] * s), out_size) for s in scales])
+
+
+def zoom_feature_maps(
+    maps: np.ndarray, source: Sequence[int], zooms: Sequence[float], offsets: np.ndarray,
+    out_size: int, window: np.ndarray,
+) -> np.ndarray:
+    """Resample channels-last feature maps about their centre, and weight them by a window.
+
+    ``maps`` is ``K x M x M x C`` (float32); output ``i`` (of ``S``) reads ``maps[source[i]]``:
+    its pixel ``(u, v)`` is the bilinear value at ``c0 + (u + dy_i - h) * zoom_i`` (rows; columns
+    alike with ``dx_i``), where ``c0 = (M-1)/2``, ``h = (out_size-1)/2`` and
+    ``offsets[i] = (dy_i, dx_i)`` in output pixels, times ``window[u, v]``. Positions past the
+    map's edge take the edge value (as :func:`sample_patch`'s border replication).
+
+    It is a scale pyramid on features instead of pixels (UDT runs its net once per frame and
+    zooms the feature map by each scale factor), and, with an offset, the features of a window
+    moved by whole output pixels (UDT's model update at the new centre). Returns
+    ``S x out_size x out_size x C`` float32.
+    """
+    maps = np.ascontiguousarray(maps, dtype=np.float32)
+    out = np.empty((len(zooms), out_size, out_size, maps.shape[-1]), np.float32)
+    _zoom_window(maps, np.asarray(source, np.int64), np.asarray(zooms, np.float64),
+                 np.asarray(offsets, np.float64).reshape(-1, 2), np.asarray(window, np.float32), out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _zoom_window(maps, source, zooms, offsets, window, out):  # noqa: ANN001, ANN202
+    m = maps.shape[1]
+    c = maps.shape[3]
+    n = out.shape[1]
+    c0 = (m - 1) / 2.0
+    h = (n - 1) / 2.0
+    for i in range(zooms.shape[0]):
+        src = maps[source[i]]
+        s = zooms[i]
+        for u in range(n):
+            y = min(max(c0 + (u + offsets[i, 0] - h) * s, 0.0), m - 1.0)
+            y0 = min(int(y), m - 2)
+            fy = np.float32(y - y0)
+            for v in range(n):
+                x = min(max(c0 + (v + offsets[i, 1] - h) * s, 0.0), m - 1.0)
+                x0 = min(int(x), m - 2)
+                fx = np.float32(x - x0)
+                w = window[u, v]
+                w00 = (1 - fy) * (1 - fx) * w
+                w01 = (1 - fy) * fx * w
+                w10 = fy * (1 - fx) * w
+                w11 = fy * fx * w
+                for k in range(c):
+                    out[i, u, v, k] = (w00 * src[y0, x0, k] + w01 * src[y0, x0 + 1, k]
+                                       + w10 * src[y0 + 1, x0, k] + w11 * src[y0 + 1, x0 + 1, k])
 
 
 def as_rgb(image: np.ndarray) -> np.ndarray:

@@ -52,6 +52,9 @@ class Tracker(ABC):
     Params: ClassVar[type] = NoParams
 
     def __init__(self, params: Any | None = None, **overrides: Any) -> None:
+        from regtrack.runtime import keep_freed_memory
+
+        keep_freed_memory()  # per-frame feature maps reuse memory instead of page-faulting it in
         self.params = dataclasses.replace(params or self.Params(), **overrides)
 
     @abstractmethod
