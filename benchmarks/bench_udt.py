@@ -5,9 +5,11 @@ results, and speed (median fps over the targets) beside other trackers run in th
         --run udt:weights=../shared/weights/udt/UDT_Unsupervised.mat --run kcf --json out.json
 
 Each ``--run NAME[:KEY=VALUE,...][@LABEL]`` is one tracker configuration. Timing counts
-``init`` + ``update`` only (frames are decoded before the clock starts), single thread unless
-``--threads``; fps is given by the wall clock and by the process's CPU time (the latter is what
-one idle core would give, and stays meaningful when other jobs share the machine).
+``init`` + ``update`` only (frames are decoded before the clock starts). ``--threads`` sets torch's
+default thread count (1); ``udt`` itself splits each frame over two threads (its
+``overlap_update``) with one torch thread per net call. fps is given by the wall clock (what a
+user sees) and by the process's CPU time, which adds up every thread (so a two-thread tracker
+shows about half its wall-clock fps there).
 Metrics come from :mod:`regtrack.evaluation.metrics` (the official OTB protocol);
 the published boxes are scored with the same code.
 """
