@@ -21,7 +21,7 @@ import numpy as np
 DEFAULT_TRACKER = "udt"
 """The tracker ``regtrack track`` and ``regtrack demo`` use unless told otherwise (one constant).
 UDT with regtrack's own shipped weights: it needs no download, and it beats KCF and DSST on the
-23 OTB targets of ../shared/data/otb (AUC 0.516 vs 0.372 / 0.431) and on the demo clip (0.785 vs
+23 OTB targets of ../shared/data/otb (AUC 0.516 vs 0.372 / 0.431) and on the demo clip (0.786 vs
 0.730 / 0.352); see benchmarks/RESULTS_udt.md."""
 
 GROUNDTRUTH_NAMES = ("groundtruth_rect.txt", "groundtruth.txt", "groundtruth_rect.1.txt")
