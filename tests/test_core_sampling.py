@@ -17,7 +17,7 @@ def test_zoom_feature_maps_is_a_centred_zoom_times_the_window():
     m, n = 21, 17
     window = np.random.default_rng(0).random((n, n)).astype(np.float32) + 0.5
     maps = _ramp(m)
-    out = zoom_feature_maps(maps, [0, 0], [1.0, 1.1], np.array([[0, 0], [2, -1]]), n, window)
+    out = zoom_feature_maps(np.repeat(maps, 2, axis=0), [1.0, 1.1], np.array([[0, 0], [2, -1]]), n, window)
     assert out.shape == (2, n, n, 3) and out.dtype == np.float32
     c0, h = (m - 1) / 2, (n - 1) / 2
     u = np.arange(n, dtype=np.float64)
@@ -34,5 +34,5 @@ def test_zoom_feature_maps_is_a_centred_zoom_times_the_window():
 
 def test_zoom_feature_maps_replicates_the_edge():
     maps = _ramp(9, 1)
-    out = zoom_feature_maps(maps, [0], [1.0], np.array([[-20, 0]]), 9, np.ones((9, 9), np.float32))
+    out = zoom_feature_maps(maps, [1.0], np.array([[-20, 0]]), 9, np.ones((9, 9), np.float32))
     np.testing.assert_array_equal(out[0, :, :, 0], np.broadcast_to(maps[0, 0, :, 0], (9, 9)))

@@ -62,38 +62,37 @@ def sample_pyramid(image: np.ndarray, center: Sequence[float], size: Sequence[fl
 
 
 def zoom_feature_maps(
-    maps: np.ndarray, source: Sequence[int], zooms: Sequence[float], offsets: np.ndarray,
-    out_size: int, window: np.ndarray,
+    maps: np.ndarray, zooms: Sequence[float], offsets: np.ndarray, out_size: int, window: np.ndarray
 ) -> np.ndarray:
     """Resample channels-last feature maps about their centre, and weight them by a window.
 
-    ``maps`` is ``K x M x M x C`` (float32); output ``i`` (of ``S``) reads ``maps[source[i]]``:
-    its pixel ``(u, v)`` is the bilinear value at ``c0 + (u + dy_i - h) * zoom_i`` (rows; columns
-    alike with ``dx_i``), where ``c0 = (M-1)/2``, ``h = (out_size-1)/2`` and
-    ``offsets[i] = (dy_i, dx_i)`` in output pixels, times ``window[u, v]``. Positions past the
-    map's edge take the edge value (as :func:`sample_patch`'s border replication).
+    ``maps`` is ``S x M x M x C`` (float32); output ``i``'s pixel ``(u, v)`` is the bilinear value
+    of ``maps[i]`` at ``c0 + (u + dy_i - h) * zoom_i`` (rows; columns alike with ``dx_i``), where
+    ``c0 = (M-1)/2``, ``h = (out_size-1)/2`` and ``offsets[i] = (dy_i, dx_i)`` in output pixels,
+    times ``window[u, v]``. Positions past the map's edge take the edge value (as
+    :func:`sample_patch`'s border replication).
 
-    It is a scale pyramid on features instead of pixels (UDT runs its net once per frame and
-    zooms the feature map by each scale factor), and, with an offset, the features of a window
-    moved by whole output pixels (UDT's model update at the new centre). Returns
-    ``S x out_size x out_size x C`` float32.
+    UDT uses it for the features of a window inside a larger crop (its centre-scale estimate, a
+    zoom below 1), and, with an offset, for the features of a window moved by whole output
+    pixels (its model update at the new centre); zoom 1 and no offset is the window alone.
+    Returns ``S x out_size x out_size x C`` float32.
     """
     maps = np.ascontiguousarray(maps, dtype=np.float32)
     out = np.empty((len(zooms), out_size, out_size, maps.shape[-1]), np.float32)
-    _zoom_window(maps, np.asarray(source, np.int64), np.asarray(zooms, np.float64),
-                 np.asarray(offsets, np.float64).reshape(-1, 2), np.asarray(window, np.float32), out)
+    _zoom_window(maps, np.asarray(zooms, np.float64), np.asarray(offsets, np.float64).reshape(-1, 2),
+                 np.asarray(window, np.float32), out)
     return out
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def _zoom_window(maps, source, zooms, offsets, window, out):  # noqa: ANN001, ANN202
+def _zoom_window(maps, zooms, offsets, window, out):  # noqa: ANN001, ANN202
     m = maps.shape[1]
     c = maps.shape[3]
     n = out.shape[1]
     c0 = (m - 1) / 2.0
     h = (n - 1) / 2.0
     for i in range(zooms.shape[0]):
-        src = maps[source[i]]
+        src = maps[i]
         s = zooms[i]
         for u in range(n):
             y = min(max(c0 + (u + offsets[i, 0] - h) * s, 0.0), m - 1.0)

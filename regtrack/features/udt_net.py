@@ -129,13 +129,8 @@ class UDTNet(nn.Module):
         return self.features(x - self.mean)
 
     @torch.no_grad()
-    def extract(self, patches: np.ndarray, channels_last: bool = False) -> torch.Tensor:
-        """RGB uint8 patches ``N x H x W x 3`` -> features ``N x 32 x H' x W'`` (no grad).
-        With ``channels_last`` the mean is subtracted in the patches' own ``H x W x 3`` layout and
-        the net runs in torch's channels-last format, with no transposing copy; the result is
-        stored ``N x H' x W' x 32`` in memory (``.permute(0, 2, 3, 1)`` is contiguous)."""
-        if channels_last:
-            return self.features(self._centred_channels_last(patches))
+    def extract(self, patches: np.ndarray) -> torch.Tensor:
+        """RGB uint8 patches ``N x H x W x 3`` -> features ``N x 32 x H' x W'`` (no grad)."""
         x = torch.from_numpy(np.ascontiguousarray(patches)).permute(0, 3, 1, 2).float()
         return self(x)
 
@@ -156,6 +151,8 @@ class UDTNet(nn.Module):
         return out
 
     def _centred_channels_last(self, patches: np.ndarray) -> torch.Tensor:
+        """Patches minus the mean, in their own ``H x W x 3`` layout, as a channels-last tensor
+        (no transposing copy)."""
         mean = self.mean.view(1, 1, 1, 3).numpy()
         centred = np.subtract(patches, mean, dtype=np.float32)
         return torch.from_numpy(centred).permute(0, 3, 1, 2)

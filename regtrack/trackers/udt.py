@@ -201,9 +201,7 @@ class UDTTracker(Tracker):
         """FFT of the features times the cosine window: map ``i`` of ``maps`` (``S x M x M x 32``)
         zoomed by ``zooms[i]`` about its centre, moved by ``offsets[i]`` output pixels
         (:func:`~regtrack.core.sampling.zoom_feature_maps`) -> ``S x n x (n//2+1) x 32``."""
-        windowed = zoom_feature_maps(
-            maps, np.arange(len(maps)), zooms, offsets, self.params.input_size, self.window
-        )
+        windowed = zoom_feature_maps(maps, zooms, offsets, self.params.input_size, self.window)
         return dcf.fft2(windowed, workers=workers, channels_last=True)
 
     def _responses(
@@ -217,11 +215,11 @@ class UDTTracker(Tracker):
         return zf, dcf.kernel_response(self.model_alphaf, kxzf, (n, n))
 
     def _crop_responses(
-        self, image: np.ndarray, windows: list[np.ndarray], workers: int = 1
+        self, image: np.ndarray, windows: list[np.ndarray]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Crops about ``self.center`` -> net -> ``(maps, spectra, responses)``."""
+        """Crops about ``self.center`` -> net -> ``(maps, spectra, responses)``, on one thread."""
         maps = self._crops(image, windows)
-        return (maps, *self._responses(maps, np.ones(len(maps)), workers))
+        return (maps, *self._responses(maps, np.ones(len(maps))))
 
     def _learn(self, xf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The filter ``alphaf`` of one sample's spectrum ``xf`` (UDT eq. 1)."""
@@ -338,13 +336,6 @@ class UDTTracker(Tracker):
         if pending is not None:
             pending.result()
 
-    @property
-    def model(self) -> tuple[np.ndarray, np.ndarray]:
-        """The current ``(xf, alphaf)`` spectra (``n x n//2+1 x 32`` and ``n x n//2+1``), after
-        any pending update."""
-        self._finish_model_update()
-        return self.model_xf, self.model_alphaf
-
 
 @register_tracker("dcfnet")
 class DCFNetTracker(UDTTracker):
@@ -365,8 +356,9 @@ def _usable_cores() -> int:
 
 
 def _update_pool() -> ThreadPoolExecutor:
-    """One worker thread per process for the overlapped model updates (NumPy, SciPy's FFT and
-    the compiled kernel release the GIL, so it runs beside the net on another core)."""
+    """One worker thread per process for the overlapped work: the model updates and one side
+    scale's search (torch, NumPy, SciPy's FFT and the compiled passes release the GIL, so it runs
+    beside this thread's net on another core)."""
     global _POOL
     if _POOL is None:
         _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="regtrack-udt-update")
