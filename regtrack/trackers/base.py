@@ -56,6 +56,7 @@ class Tracker(ABC):
 
         keep_freed_memory()  # per-frame feature maps reuse memory instead of page-faulting it in
         self.params = dataclasses.replace(params or self.Params(), **overrides)
+        check_params(self.params, self.name)
 
     @abstractmethod
     def init(self, image: np.ndarray, box: np.ndarray) -> None:
@@ -90,6 +91,50 @@ class Tracker(ABC):
     def params_dict(self) -> dict[str, Any]:
         """The hyperparameters in use, JSON-ready (saved beside results)."""
         return json.loads(json.dumps(dataclasses.asdict(self.params), default=str))
+
+
+def hyper(default: Any, *, ge: float | None = None, gt: float | None = None,
+          le: float | None = None, lt: float | None = None,
+          choices: Iterable[Any] | None = None, doc: str = "") -> Any:
+    """A ``Params`` field with its valid range and meaning, stated once beside the default:
+    ``lam: float = hyper(1e-4, gt=0, doc="ridge regularisation lambda")``. ``ge``/``gt``/``le``/
+    ``lt`` bound a number (each element of a tuple or list); ``choices`` lists the valid values of
+    a string. :func:`check_params` enforces them before any work starts."""
+    meta = {"ge": ge, "gt": gt, "le": le, "lt": lt, "doc": doc,
+            "choices": tuple(choices) if choices is not None else None}
+    if isinstance(default, list | dict):
+        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def check_params(params: Any, tracker: str = "tracker") -> None:
+    """Raise a one-line :class:`RegtrackError` if a ``Params`` value is outside the range its
+    :func:`hyper` field states (non-finite numbers are always refused)."""
+    for field in dataclasses.fields(params):
+        value = getattr(params, field.name)
+        meta = field.metadata
+        values = value if isinstance(value, tuple | list) else [value]
+        for item in values:
+            if isinstance(item, bool) or item is None:
+                continue
+            if isinstance(item, int | float):
+                bad = None
+                if not math.isfinite(item):
+                    bad = "must be finite"
+                elif meta.get("ge") is not None and item < meta["ge"]:
+                    bad = f"must be >= {meta['ge']}"
+                elif meta.get("gt") is not None and item <= meta["gt"]:
+                    bad = f"must be > {meta['gt']}"
+                elif meta.get("le") is not None and item > meta["le"]:
+                    bad = f"must be <= {meta['le']}"
+                elif meta.get("lt") is not None and item >= meta["lt"]:
+                    bad = f"must be < {meta['lt']}"
+                if bad:
+                    raise RegtrackError(f"{tracker} parameter {field.name}={item} {bad}",
+                                        fix=f"{field.name}: {meta.get('doc') or 'see regtrack track --list'}")
+            elif meta.get("choices") and item not in meta["choices"]:
+                raise RegtrackError(f"{tracker} parameter {field.name}={item!r} is not valid",
+                                    fix=f"choose one of {', '.join(map(str, meta['choices']))}")
 
 
 def register_tracker(name: str) -> Callable[[type[Tracker]], type[Tracker]]:
