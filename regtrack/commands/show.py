@@ -1,10 +1,15 @@
-"""``regtrack show features SOURCE --box x,y,w,h [--frame N] [--out PNG]``: the talk's feature
+"""``regtrack show features|residual SOURCE [--box x,y,w,h] [--frame N] [--out PNG]``.
+
+``features``: the talk's feature
 picture (HCF, Ma et al. ICCV 2015): the input patch, the feature maps of three layers from
 shallow to deep, and the correlation response of each layer and of the fused map.
 
 HCF is started on the first frame at ``--box`` and tracks to frame ``N`` (0-based, default 1);
 the picture shows the search patch of frame ``N`` and the responses that located the target
 there. ``--box`` may be left out when the folder has a ``groundtruth_rect.txt``.
+
+``residual``: CREST's residual picture (:mod:`regtrack.viz.residual`): the base layer's output,
+the spatial and temporal residuals and their sum on the search window of frame ``N``.
 """
 
 from __future__ import annotations
@@ -37,51 +42,86 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="override an HCF hyperparameter (repeatable), e.g. --param fusion=coarse_to_fine")
     f.add_argument("--out", metavar="PNG", default="features.png", help="output image (default features.png)")
     f.set_defaults(run=run_features)
+    r = sub.add_parser(
+        "residual", help="CREST: the frame, the base layer's output, the residual outputs and their sum",
+        description="Track with CREST up to frame N and write one PNG with the input frame, the search "
+        "window, the base layer's output (a correlation filter learnt as one convolution), the spatial and "
+        "temporal residuals, and the full output (the talk's 'Residual Layer' slide). The ground truth is "
+        "marked when the folder has it.",
+        epilog="examples:\n  regtrack show residual ../shared/data/otb/Dog --frame 30 --out dog.png\n"
+        "  regtrack show residual clip.mp4 --box 120,80,40,60 --param input_scale=0.5",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    r.add_argument("source", metavar="SOURCE", help="video file or folder of images")
+    r.add_argument("--box", metavar="X,Y,W,H", help="the target in the first frame (OTB, 1-based); "
+                   "optional when the folder has groundtruth_rect.txt")
+    r.add_argument("--frame", type=int, default=10, metavar="N",
+                   help="0-based frame to draw (CREST tracks from frame 0 up to it; default 10)")
+    r.add_argument("--weights", metavar="FILE", help="VGG-16 weights file (default: the authors' weights "
+                   "from regtrack[vgg])")
+    r.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a CREST hyperparameter (repeatable), e.g. --param spatial_residual=false")
+    r.add_argument("--out", metavar="PNG", default="residual.png", help="output image (default residual.png)")
+    r.set_defaults(run=run_residual)
     p.set_defaults(run=lambda args: p.print_help() or 0)
 
 
-def run_features(args: argparse.Namespace) -> int:
-    import numpy as np
-
+def _first_box(args: argparse.Namespace):  # noqa: ANN202 - (box, ground truth or None)
+    """The first-frame box: ``--box``, else the folder's ``groundtruth_rect.txt`` (its boxes are
+    returned too, to mark the ground truth)."""
     from regtrack.commands.track import find_groundtruth, parse_box
+    from regtrack.datasets.base import read_boxes
+    from regtrack.errors import RegtrackError
+
+    gt = find_groundtruth(args.source)
+    gt_boxes = read_boxes(gt) if gt is not None else None
+    if args.box:
+        return parse_box(args.box), gt_boxes
+    if gt_boxes is None:
+        raise RegtrackError("no --box and no groundtruth_rect.txt beside the frames", path=args.source,
+                            fix="give the target's first-frame box: --box x,y,w,h")
+    return gt_boxes[0], gt_boxes
+
+
+def _track_to_frame(tracker, args: argparse.Namespace, box):  # noqa: ANN001, ANN202
+    """Start ``tracker`` on the first frame of ``args.source`` at ``box`` and track up to frame
+    ``args.frame`` (0-based); frame 0 is detected on itself. Returns ``(frame, index, box)``."""
     from regtrack.datasets.sources import open_source
     from regtrack.errors import RegtrackError
-    from regtrack.trackers.base import create_tracker, parse_overrides
-    from regtrack.viz.features import render_feature_figure
 
-    if args.box:
-        box = parse_box(args.box)
-    else:
-        gt = find_groundtruth(args.source)
-        if gt is None:
-            raise RegtrackError("no --box and no groundtruth_rect.txt beside the frames", path=args.source,
-                                fix="give the target's first-frame box: --box x,y,w,h")
-        from regtrack.datasets.base import read_boxes
-
-        box = read_boxes(gt)[0]
     if args.frame < 0:
         raise RegtrackError(f"--frame {args.frame} is negative", fix="frames are counted from 0")
-    params = parse_overrides("hcf", args.param)
-    params.update(backbone=args.backbone)
-    if args.weights:
-        params["weights"] = args.weights
-    tracker = create_tracker("hcf", params)
     frames = iter(open_source(args.source))
     try:
         first = next(frames)
     except StopIteration:
         raise RegtrackError("the source has no frames", path=args.source) from None
     tracker.init(first, box)
-    image, index = first, 0
+    image, index, out = first, 0, box
     for index, image in enumerate(frames, start=1):  # noqa: B007 - the last frame is drawn
-        tracker.update(image)
+        out = tracker.update(image)
         if index >= args.frame:
             break
     if index < args.frame:
         raise RegtrackError(f"--frame {args.frame} is past the end ({index + 1} frames)", path=args.source,
                             fix=f"choose a frame between 0 and {index}")
     if index == 0:  # the first frame itself: detect on it (the responses peak at the centre)
-        tracker.update(first)
+        out = tracker.update(first)
+    return image, index, out
+
+
+def run_features(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from regtrack.trackers.base import create_tracker, parse_overrides
+    from regtrack.viz.features import render_feature_figure
+
+    box, _ = _first_box(args)
+    params = parse_overrides("hcf", args.param)
+    params.update(backbone=args.backbone)
+    if args.weights:
+        params["weights"] = args.weights
+    tracker = create_tracker("hcf", params)
+    _, index, _ = _track_to_frame(tracker, args, box)
     patch = tracker.last_patch_search
     feats = tracker.backbone.features(patch, tracker.layers)
     feats = {k: v[0].numpy() for k, v in feats.items()}
@@ -101,4 +141,24 @@ def run_features(args: argparse.Namespace) -> int:
                                 box_in_patch=(x0, y0, size_px[0], size_px[1]), fusion_label=label)
     print(f"wrote {out}  (layers {', '.join(tracker.layers)}; strides {strides}; "
           f"fused peak {float(np.max(tracker.last_fused)):.3f})")
+    return 0
+
+
+def run_residual(args: argparse.Namespace) -> int:
+    from regtrack.trackers.base import create_tracker, parse_overrides
+    from regtrack.viz.residual import render_residual_figure
+
+    box, gt_boxes = _first_box(args)
+    params = parse_overrides("crest", args.param)
+    if args.weights:
+        params["weights"] = args.weights
+    tracker = create_tracker("crest", params)
+    image, index, out_box = _track_to_frame(tracker, args, box)
+    gt_box = gt_boxes[index] if gt_boxes is not None and index < len(gt_boxes) else None
+    title = (f"CREST on frame {index} of {Path(str(args.source)).name}: the base layer and the residuals "
+             f"(first-frame training {tracker.init_training.iterations} iterations)")
+    out = render_residual_figure(image, tracker.last_patch, tracker.last_branches, args.out, title=title,
+                                 tracker_box=out_box, gt_box=gt_box)
+    peaks = ", ".join(f"{k} {float(v.max()):.3f}" for k, v in tracker.last_branches.items())
+    print(f"wrote {out}  (peaks: {peaks})")
     return 0

@@ -93,3 +93,29 @@ def model_window(target_size: np.ndarray, padding: float, cell_size: int = 1,
         cells = [scipy.fft.next_fast_len(int(v // cell_size), real=True) for v in window]
         window = np.array(cells, dtype=np.float64) * cell_size
     return window.astype(np.int64), factor
+
+
+def make_odd(n: int) -> int:
+    """``n`` if odd, else ``n + 1`` (MATLAB trackers' ``n - mod(n, 2) + 1``: odd windows and grids
+    have a centre pixel)."""
+    return int(n) - int(n) % 2 + 1
+
+
+def crest_search_window(target_hw: np.ndarray, factor: float = 5.0) -> int:
+    """CREST's search window (``get_search_window.m``): a square of ``factor`` x the target's
+    longer side, rounded, made odd. Returns its side in pixels."""
+    return make_odd(round(factor * float(max(target_hw))))
+
+
+def centered_gaussian_label(height: int, width: int, sigma_hw: tuple[float, float],
+                            alpha: float = 0.5) -> np.ndarray:
+    """``exp(-alpha (dy^2 / sigma_h^2 + dx^2 / sigma_w^2))`` peaking at ``((height - 1) // 2,
+    (width - 1) // 2)``, the centre cell of an odd map: the label (and motion prior) of the
+    spatial-regression trackers. ``alpha = 0.5`` is the usual Gaussian; CREST's
+    ``gaussian_shaped_labels.m`` uses 0.3 (0.2 for large square targets), a wider peak for the
+    same sigma."""
+    dy = np.arange(height) - (height - 1) // 2
+    dx = np.arange(width) - (width - 1) // 2
+    sh, sw = float(sigma_hw[0]), float(sigma_hw[1])
+    g = np.exp(-alpha * (dy[:, None] ** 2 / sh**2 + dx[None, :] ** 2 / sw**2))
+    return g.astype(np.float32)

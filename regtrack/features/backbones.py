@@ -492,3 +492,24 @@ def create_backbone(name: str, weights: str | os.PathLike | None = None) -> Back
     """The (cached, shared, frozen) backbone ``name`` with ``weights`` (a file; ``None`` = the
     default location; ``"random"`` for VGG = random weights, for timing)."""
     return _cached(name, None if weights is None else str(weights))
+
+
+def vgg_stride4_trunk(backbone: VGG, last: str = "conv4_3") -> nn.Sequential:
+    """VGG's layers up to ``last`` (its ReLU) keeping only the first two max-poolings, so that
+    conv4 maps come at stride 4 instead of 8: the network CREST (``initVGG16Net.m``: pool3 left
+    out) and TADT (its 45x45 maps from a 180-px input) track with. The pools are MatConvNet's
+    ``pad [0 1 0 1]``, i.e. ceil mode: an odd ``n`` gives ``ceil(n / 2)``, so a window of
+    ``4k + 1`` px gives a map of ``k + 1`` cells. The modules (and weights) are the backbone's
+    own; the input is ``backbone.preprocess(patches)``.
+    """
+    index = backbone.layer_index(last)
+    modules: list[nn.Module] = []
+    pools = 0
+    for module in list(backbone.net)[: index + 1]:
+        if isinstance(module, nn.MaxPool2d):
+            pools += 1
+            if pools > 2:
+                continue
+            module = nn.MaxPool2d(2, 2, ceil_mode=True)
+        modules.append(module)
+    return nn.Sequential(*modules).eval()

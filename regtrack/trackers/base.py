@@ -34,6 +34,7 @@ _TRACKER_MODULES: dict[str, str] = {
     "udt": "regtrack.trackers.udt",
     "dcfnet": "regtrack.trackers.udt",
     "hcf": "regtrack.trackers.hcf",
+    "crest": "regtrack.trackers.crest",
     "opencv_kcf": "regtrack.trackers.opencv",
     "opencv_csrt": "regtrack.trackers.opencv",
 }
