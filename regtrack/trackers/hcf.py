@@ -32,7 +32,8 @@ OpenCV's contrib build without its model file, so the grid stands in for the pro
 Differences from CF2 kept on purpose (documented so that numbers are comparable):
 * the search window follows the estimated scale (CF2 keeps it fixed and only reports the size);
 * the peak is refined to a fraction of a cell (``subpixel=True``; CF2 takes the integer peak);
-* the backbone's weights are torchvision's (RGB, mean/std) rather than MatConvNet's.
+* VGG-19's weights are torchvision's (RGB, mean/std) rather than MatConvNet's (no offline
+  source); ``backbone=vgg16`` runs the authors' own Caffe/MatConvNet VGG-16 (``regtrack[vgg]``).
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class HCFParams:
 
     # backbone (paper: VGG-19 conv3_4, conv4_4, conv5_4)
     backbone: str = "vgg19"            # vgg19 | vgg16 | efficientnet_lite0 | udt
-    weights: str | None = None         # weights file; None = the backbone's default location
+    weights: str | None = None         # weights file; None = the backbone's default (vgg16: regtrack[vgg])
     layers: tuple[str, ...] = ()       # shallow -> deep; () = the backbone's three HCF layers
     # search window (CF2 get_search_window: padding generic 1.8, large 1, height 0.4)
     padding: float = 1.8
