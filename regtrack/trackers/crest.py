@@ -39,6 +39,7 @@ import copy
 import dataclasses
 import math
 import time
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -55,7 +56,7 @@ from regtrack.core.regression import (
     target_kernel_size,
     train_head,
 )
-from regtrack.core.sampling import sample_patch
+from regtrack.core.sampling import sample_patch, zoom_feature_maps
 from regtrack.errors import RegtrackError
 from regtrack.features.backbones import vgg_stride4_trunk
 from regtrack.trackers.base import Tracker, hyper, register_tracker
@@ -97,6 +98,9 @@ class CRESTParams:
     update_iterations: int = hyper(2, ge=0, le=1000, doc="Adam iterations per online update")
     scales: tuple[float, ...] = hyper((1.0, 0.95, 1.05), gt=0.5, lt=2.0,
                                       doc="scale search, the first is the current size")
+    scale_features: str = hyper("network", choices=("network", "zoom"),
+                                doc="network: each scale window through VGG (paper); zoom: resampled "
+                                    "from the detection window's features (fast)")
     scale_threshold: float = hyper(0.15, doc="change the size only when the scale-1 peak exceeds this")
     scale_rate: float = hyper(0.6, ge=0.0, le=1.0, doc="size = (1 - rate) old + rate new")
     spatial_residual: bool = hyper(True, doc="the spatial residual branch (ablation: off)")
@@ -144,24 +148,26 @@ class CRESTTracker(Tracker):
     # ------------------------------------------------------------------------------ features
     def _features(self, image: np.ndarray, center: np.ndarray, windows: list[float]
                   ) -> tuple[torch.Tensor, np.ndarray]:
-        """The PCA-reduced, Hann-windowed features ``N x C x g x g`` of the square windows of
-        sides ``windows`` (downscaled pixels) at ``center`` (image pixels), each resized to the
-        network input, and those inputs (CREST ``get_subwindow`` -> ``imresize`` -> VGG ->
-        ``imResample`` -> ``cos_window`` -> ``* coeff``); one batch through the network."""
+        """The PCA-reduced features ``N x C x g x g`` of the square windows of sides ``windows``
+        (downscaled pixels) at ``center`` (image pixels), each resized to the network input, and
+        those inputs (CREST ``get_subwindow`` -> ``imresize`` -> VGG -> ``imResample`` ->
+        ``* coeff``); one batch through the network. *Not* yet windowed: the Hann window (a
+        per-pixel factor) commutes with the per-pixel projection, and the zoomed scale features
+        are windowed after zooming; multiply by ``self.cos`` to get the features CREST regresses."""
         size = (self.net_input, self.net_input)
         patches = np.stack([sample_patch(image, center, (w / self.work_scale,) * 2, size) for w in windows])
         return self._project(self._raw_features(patches)), patches
 
     def _raw_features(self, patches: np.ndarray) -> torch.Tensor:
         """``N x 512 x g x g`` conv4_3 maps of ``patches`` (VGG without pool3: stride 4), on the
-        cell grid, windowed."""
+        cell grid."""
         start = time.perf_counter()
         with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16,
                                                     enabled=self.params.backbone_dtype == "bfloat16"):
             x = self.backbone.preprocess(patches).to(self.device)
             x = x.contiguous(memory_format=torch.channels_last)
             maps = self.trunk(x).float().contiguous()
-        out = resize_maps(maps, (self.grid, self.grid)) * self.cos
+        out = resize_maps(maps, (self.grid, self.grid))
         self.timings["backbone"] += time.perf_counter() - start
         return out
 
@@ -204,10 +210,10 @@ class CRESTTracker(Tracker):
                                                     tuple(target_cells * p.motion_sigma_factor), alpha)
         side = self.window / self.work_scale
         patch = sample_patch(image, self.center, (side, side), (self.net_input, self.net_input))
-        raw = self._raw_features(patch[None]).cpu()
-        coeff = pca_projection(raw[0].permute(1, 2, 0).numpy(), p.channels)
+        raw = self._raw_features(patch[None]) * self.cos
+        coeff = pca_projection(raw[0].permute(1, 2, 0).cpu().numpy(), p.channels)
         self.coeff = torch.from_numpy(coeff).to(self.device)
-        feats = self._project(raw.to(self.device))
+        feats = self._project(raw)
         self.first_features = feats
         self.head = RegressionHead(p.channels, target_kernel_size(target_cells),
                                    spatial_residual=p.spatial_residual,
@@ -226,7 +232,8 @@ class CRESTTracker(Tracker):
     def update(self, image: np.ndarray) -> np.ndarray:
         p = self.params
         image = self._next_frame(image)
-        feats, patches = self._features(image, self.center, [self.window])
+        plain, patches = self._features(image, self.center, [self.window])
+        feats = plain * self.cos
         branches = self._branches(feats)
         regression = sum(branches.values())[0, 0].cpu().numpy()
         self.last_branches = {k: v[0, 0].cpu().numpy() for k, v in branches.items()}
@@ -238,34 +245,56 @@ class CRESTTracker(Tracker):
         iy, ix = np.unravel_index(int(np.argmax(response.T)), response.T.shape)[::-1]
         delta = np.array([ix, iy]) - (self.grid - 1) // 2           # cells, (dx, dy)
         self.center = clamp_center(self.center + delta * p.cell_size / self.work_scale, image.shape)
-        self.target_wh = self._estimate_scale(image, feats if not delta.any() else None)
+        self.target_wh = self._estimate_scale(image, plain, delta)
         self._learn(feats, delta)
         return center_to_otb(self.center, self.target_wh / self.work_scale)
 
-    def _estimate_scale(self, image: np.ndarray, detection_features: torch.Tensor | None) -> np.ndarray:
+    def _estimate_scale(self, image: np.ndarray, detection: torch.Tensor, delta: np.ndarray) -> np.ndarray:
         """``scale_estimation.m``: the regression peak of the window at each scale (each window
         5x the scaled target, resized to the first window's size); the size stays when the
-        scale-1 peak is under the threshold (then the other scales are not computed). The other
-        scales go through the network as one batch. ``detection_features``: the detection
-        window's features when the target did not move (reused when scale 1's window is it)."""
+        scale-1 peak is under the threshold. ``detection``: the detection window's (unwindowed)
+        features, ``delta`` the motion found in cells, for :meth:`_scale_features`."""
         p = self.params
         if len(p.scales) < 2:
             return self.target_wh
         windows = [crest_search_window(np.round(self.target_wh * s)[::-1], p.search_factor) for s in p.scales]
-        if detection_features is not None and windows[0] == self.window:
-            first = detection_features
-        else:
-            first = self._features(image, self.center, [windows[0]])[0]
-        if float(self._regression(first).max()) < p.scale_threshold:
-            return self.target_wh
-        others = self._features(image, self.center, windows[1:])[0]
+        scale_features = self._scale_features(image, windows, detection, delta)
+        first = next(scale_features)
         peaks = [float(self._regression(first).max())]
-        peaks += [float(r.max()) for r in self._regression(others)]
+        if peaks[0] < p.scale_threshold:
+            return self.target_wh
+        peaks += [float(r.max()) for r in self._regression(next(scale_features))]
         best = int(np.argmax(peaks))
         if best == 0:
             return self.target_wh
         new = np.round(self.target_wh * p.scales[best])
         return (1.0 - p.scale_rate) * self.target_wh + p.scale_rate * new
+
+    def _scale_features(self, image: np.ndarray, windows: list[int], detection: torch.Tensor,
+                        delta: np.ndarray) -> Iterator[torch.Tensor]:
+        """The windowed features of the scale windows at the new centre: first scale 1's, then the
+        others as one batch (computed only if asked for: below the threshold they are not).
+
+        ``scale_features="network"`` (the paper): each window through the network; scale 1's is
+        the detection window itself when the target did not move (its features are reused).
+        ``"zoom"`` (fast): no network pass; each window is resampled from the detection
+        window's features, ``window / first window`` cells per cell, centred on the motion
+        found (:func:`regtrack.core.sampling.zoom_feature_maps`)."""
+        if self.params.scale_features == "zoom":
+            zooms = np.array(windows, dtype=np.float64) / self.window
+            offsets = np.array([(delta[1], delta[0])] * len(windows), dtype=np.float64) / zooms[:, None]
+            maps = detection[0].permute(1, 2, 0).cpu().numpy()
+            zoomed = zoom_feature_maps(np.repeat(maps[None], len(windows), axis=0), zooms, offsets, self.grid,
+                                       self.cos.cpu().numpy())
+            scaled = torch.from_numpy(zoomed).permute(0, 3, 1, 2).contiguous().to(self.device)
+            yield scaled[:1]
+            yield scaled[1:]
+            return
+        if not delta.any() and windows[0] == self.window:
+            yield detection * self.cos
+        else:
+            yield self._features(image, self.center, windows[:1])[0] * self.cos
+        yield self._features(image, self.center, windows[1:])[0] * self.cos
 
     def _learn(self, feats: torch.Tensor, delta: np.ndarray) -> None:
         """Buffer this frame's features with the label moved to the found peak (``circshift``);
