@@ -21,7 +21,8 @@ torch.set_num_threads(1)
 def test_defaults_are_the_released_codes() -> None:
     p = CRESTParams()
     assert (p.backbone, p.layer, p.channels) == ("vgg16", "conv4_3", 64)
-    assert (p.search_factor, p.resize, p.scale_features, p.backbone_dtype) == (5.0, 100.0, "network", "float32")
+    assert (p.search_factor, p.resize) == (5.0, 100.0)
+    assert (p.scale_features, p.backbone_dtype) == ("network", "float32")
     assert (p.init_lr, p.init_iterations, p.init_stop_loss) == (5e-8, 4000, 0.02)
     assert (p.update_interval, p.update_lr, p.update_iterations) == (2, 2e-9, 2)
     assert p.scales == (1.0, 0.95, 1.05) and p.scale_threshold == 0.15 and p.scale_rate == 0.6
