@@ -79,3 +79,16 @@ def test_make_loss_by_name() -> None:
     assert make_loss("crest") is crest_l2
     with pytest.raises(ValueError, match="unknown loss"):
         make_loss("l1")
+
+
+def test_show_losses_writes_the_picture(tmp_path) -> None:  # noqa: ANN001
+    import cv2
+
+    from regtrack.viz.losses import modulation_table, render_loss_modulation
+
+    out = render_loss_modulation(tmp_path / "losses.png")
+    img = cv2.imread(str(out))
+    assert img is not None and img.shape[1] > img.shape[0] > 200
+    rows = {round(r[0], 2): r[1:] for r in modulation_table((0.1, 0.2, 0.9))}
+    assert rows[0.2][2] == pytest.approx(0.5)  # shrinkage: m(c) = 1/2
+    assert rows[0.1][1] == pytest.approx(0.1) and rows[0.9][0] == 1.0

@@ -62,6 +62,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="override a CREST hyperparameter (repeatable), e.g. --param spatial_residual=false")
     r.add_argument("--out", metavar="PNG", default="residual.png", help="output image (default residual.png)")
     r.set_defaults(run=run_residual)
+    lo = sub.add_parser(
+        "losses", help="DSLT: the weight L2, L3 and the shrinkage loss give a sample, against its error",
+        description="Write one PNG with the modulating factor m(l) of loss = m(l) l^2 for L2, L3 (focal) "
+        "and the shrinkage loss as a function of the absolute difference l, and the losses themselves "
+        "(the talk's 'Shrinkage Loss' slide). The curves are regtrack.core.losses, the functions the "
+        "trackers train with.")
+    lo.add_argument("--out", metavar="PNG", default="losses.png", help="output image (default losses.png)")
+    lo.set_defaults(run=run_losses)
     p.set_defaults(run=lambda args: p.print_help() or 0)
 
 
@@ -161,4 +169,15 @@ def run_residual(args: argparse.Namespace) -> int:
                                  tracker_box=out_box, gt_box=gt_box)
     peaks = ", ".join(f"{k} {float(v.max()):.3f}" for k, v in tracker.last_branches.items())
     print(f"wrote {out}  (peaks: {peaks})")
+    return 0
+
+
+def run_losses(args: argparse.Namespace) -> int:
+    from regtrack.viz.losses import modulation_table, render_loss_modulation
+
+    out = render_loss_modulation(args.out)
+    print(f"wrote {out}")
+    print(f"{'l':>6s} {'L2':>6s} {'L3':>6s} {'shrinkage':>9s}   (modulating factor m(l))")
+    for row in modulation_table():
+        print(f"{row[0]:6.2f} {row[1]:6.3f} {row[2]:6.3f} {row[3]:9.3f}")
     return 0
