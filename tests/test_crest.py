@@ -114,3 +114,30 @@ def test_show_residual_writes_the_picture(shared, authors_vgg16, tmp_path) -> No
 def test_params_are_a_dataclass_with_docs() -> None:
     for f in dataclasses.fields(CRESTParams):
         assert f.metadata.get("doc"), f"{f.name} has no doc"
+
+
+def _synthetic_frame(seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    import cv2
+
+    img = cv2.GaussianBlur(rng.integers(0, 256, (120, 160, 3)).astype(np.float32), (0, 0), 2.0)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def test_scale_windows_reuse_or_zoom_the_detection_features() -> None:
+    frame = _synthetic_frame()
+    for mode in ("network", "zoom"):
+        tracker = create_tracker("crest", {"weights": "random", "init_iterations": 2, "scale_features": mode})
+        tracker.init(frame, np.array([70.0, 50.0, 20.0, 16.0]))
+        detection, _ = tracker._features(frame, tracker.center, [tracker.window])
+        larger = tracker.window + 8
+        first, others = tracker._scale_features(frame, [tracker.window, larger], detection, np.array([0, 0]))
+        # scale 1 at an unmoved centre is the detection window: its features, windowed
+        assert torch.allclose(first, detection * tracker.cos, atol=1e-4)
+        assert others.shape == first.shape
+    # zoom: a move of k cells shifts the resampled map by k cells
+    moved = next(tracker._scale_features(frame, [tracker.window], detection, np.array([2, 1])))
+    g = tracker.grid
+    expected = (detection[0, :, 1 + 5: g - 5 + 1, 2 + 5: g - 5 + 2])
+    got = (moved / torch.clamp(tracker.cos, min=1e-6))[0, :, 5: g - 5, 5: g - 5]
+    assert torch.allclose(got, expected, rtol=1e-3, atol=1e-3)
