@@ -39,9 +39,20 @@ def test_fourier_base_layer_equals_a_plain_convolution(hw: tuple[int, int], k: t
     assert torch.allclose(g_fft, w.grad, atol=1e-8)
 
 
-def test_even_kernels_are_refused() -> None:
+def test_even_kernels_are_refused_for_same_padding() -> None:
     with pytest.raises(ValueError, match="odd"):
         CorrelationConv(3, (4, 5))
+
+
+@pytest.mark.parametrize("k", [(4, 7), (1, 1), (6, 6)])
+def test_valid_padding_equals_a_plain_convolution(k: tuple[int, int]) -> None:
+    gen = torch.Generator().manual_seed(2)
+    x = torch.randn(2, 3, 15, 12, generator=gen, dtype=torch.float64)
+    weight = torch.randn(3, *k, generator=gen, dtype=torch.float64)
+    layer = CorrelationConv(3, k, weight, padding="valid").double()
+    ref = F.conv2d(x, layer.weight[None], layer.bias)
+    assert layer(x).shape == ref.shape == (2, 1, 15 - k[0] + 1, 12 - k[1] + 1)
+    assert torch.allclose(layer(x), ref, atol=1e-10)
 
 
 def test_kernel_spans_the_target() -> None:
@@ -73,8 +84,8 @@ def test_training_reaches_the_label_and_stops_under_the_threshold() -> None:
     x = torch.relu(torch.randn(1, 16, 25, 25, generator=gen)) * 50  # conv-feature-like scale
     label = torch.from_numpy(centered_gaussian_label(25, 25, (1.5, 1.5), 0.3))[None, None]
     head = RegressionHead(16, (7, 7))
-    before = float(crest_l2_report(head(x, x), label))
-    result = train_head(head, x, label, x_first=x, loss=crest_l2, lr=1e-4, weight_decay=0.0,
+    before = float(crest_l2_report(head(x, x).detach(), label))
+    result = train_head(head, (x, x), label, loss=crest_l2, lr=1e-4, weight_decay=0.0,
                         max_iterations=500, stop_below=0.02, report=crest_l2_report)
     assert result.converged and result.losses[-1] < 0.02 < before
     assert result.iterations < 500
@@ -82,7 +93,7 @@ def test_training_reaches_the_label_and_stops_under_the_threshold() -> None:
         out = head(x, x)[0, 0]
     assert np.unravel_index(int(out.argmax()), out.shape) == (12, 12)
     # a cap without convergence is reported as such
-    capped = train_head(RegressionHead(16, (7, 7)), x, label, x_first=x, loss=make_loss("l2"), lr=1e-9,
+    capped = train_head(RegressionHead(16, (7, 7)), (x, x), label, loss=make_loss("l2"), lr=1e-9,
                         weight_decay=0.0, max_iterations=3, stop_below=1e-9)
     assert not capped.converged and capped.iterations == 3
 

@@ -43,20 +43,27 @@ def target_kernel_size(target_cells: Sequence[float]) -> tuple[int, int]:
 
 
 class CorrelationConv(nn.Module):
-    """A ``C -> 1`` convolution (cross-correlation, as CNN layers compute) with an odd
-    ``kh x kw`` kernel and zero "same" padding, computed with FFTs.
+    """A ``C -> 1`` convolution (cross-correlation, as CNN layers compute) with a ``kh x kw``
+    kernel, computed with FFTs.
 
-    ``out[y, x] = bias + sum_c sum_ij w[c, i, j] x[c, y + i - rh, x + j - rw]`` with
-    ``rh = kh // 2``: exactly ``F.conv2d(x, w[None], padding=(rh, rw))``. The transform size is
-    at least ``H + kh - 1`` so the circular correlation does not wrap (a linear correlation).
+    ``padding="same"`` (odd kernels; CREST): ``out[y, x] = bias + sum_c sum_ij w[c, i, j]
+    x[c, y + i - rh, x + j - rw]`` with ``rh = kh // 2``, zero outside: exactly
+    ``F.conv2d(x, w[None], padding=(rh, rw))``, an ``H x W`` output. ``padding="valid"`` (any
+    kernel; DSLT's Caffe layers with ``pad: 0``): ``rh = rw = 0`` and the ``(H - kh + 1) x
+    (W - kw + 1)`` positions where the kernel fits. The transform size is at least
+    ``H + kh - 1`` so the circular correlation does not wrap (a linear correlation).
     """
 
-    def __init__(self, channels: int, kernel_hw: tuple[int, int], weight: torch.Tensor | None = None) -> None:
+    def __init__(self, channels: int, kernel_hw: tuple[int, int], weight: torch.Tensor | None = None,
+                 padding: str = "same") -> None:
         super().__init__()
         kh, kw = kernel_hw
-        if kh % 2 == 0 or kw % 2 == 0:
-            raise ValueError(f"kernel {kernel_hw} must be odd")
+        if padding not in ("same", "valid"):
+            raise ValueError(f"padding must be 'same' or 'valid', not {padding!r}")
+        if padding == "same" and (kh % 2 == 0 or kw % 2 == 0):
+            raise ValueError(f"kernel {kernel_hw} must be odd for 'same' padding")
         self.kernel_hw = (kh, kw)
+        self.padding = padding
         self.weight = nn.Parameter(weight if weight is not None else torch.zeros(channels, kh, kw))
         self.bias = nn.Parameter(torch.zeros(1))
 
@@ -76,8 +83,11 @@ class CorrelationConv(nn.Module):
         wf = torch.fft.rfft2(self.weight, s=size)
         # correlation theorem: corr = ifft(X conj(W)); sum over channels before the inverse
         corr = torch.fft.irfft2((xf * wf.conj()).sum(dim=1, keepdim=True), s=size)
+        # corr[t] holds the window starting at offset t
+        if self.padding == "valid":
+            return corr[..., : h - self.kernel_hw[0] + 1, : w - self.kernel_hw[1] + 1] + self.bias
         rh, rw = self.kernel_hw[0] // 2, self.kernel_hw[1] // 2
-        # corr[t] holds the window starting at offset t; output y starts at y - rh (wrapped)
+        # "same": output y's window starts at y - rh (wrapped round to the end)
         out = torch.roll(corr, shifts=(rh, rw), dims=(-2, -1))[..., :h, :w]
         return out + self.bias
 
@@ -97,7 +107,26 @@ CREST_SPATIAL = ((1e8, 1.0, 1.0), Multipliers(1.0, 1.0), Multipliers(2.0, 1.0))
 CREST_TEMPORAL = (1e10, Multipliers(1e-2, 1e3), Multipliers(2e-2, 1e3))
 
 
-class RegressionHead(nn.Module):
+class OnlineHead(nn.Module):
+    """What :func:`train_head` needs of a head: per-parameter :class:`Multipliers` (by parameter
+    name), and optionally a cache of per-sample work reused over iterations."""
+
+    multipliers: dict[str, Multipliers]
+
+    def param_groups(self, lr: float, weight_decay: float) -> list[dict]:
+        """Adam parameter groups with each parameter's multipliers applied."""
+        groups = []
+        for name, param in self.named_parameters():
+            m = self.multipliers.get(name, Multipliers())
+            groups.append({"params": [param], "lr": lr * m.lr, "weight_decay": weight_decay * m.decay})
+        return groups
+
+    def training_cache(self, *inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Keyword arguments for ``forward`` that depend only on the inputs (none by default)."""
+        return {}
+
+
+class RegressionHead(OnlineHead):
     """CREST's online regression head: base layer + spatial residual + temporal residual (see
     the module docstring). Either residual can be switched off (the paper's ablation).
 
@@ -157,13 +186,9 @@ class RegressionHead(nn.Module):
         """The regression map: the sum of the branches (CREST eq. 5)."""
         return sum(self.branches(x, x_first, x_spectrum).values())  # type: ignore[return-value]
 
-    def param_groups(self, lr: float, weight_decay: float) -> list[dict]:
-        """Adam parameter groups with each parameter's multipliers applied."""
-        groups = []
-        for name, param in self.named_parameters():
-            m = self.multipliers.get(name, Multipliers())
-            groups.append({"params": [param], "lr": lr * m.lr, "weight_decay": weight_decay * m.decay})
-        return groups
+    def training_cache(self, x: torch.Tensor, x_first: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """The base layer's input spectrum: the features do not change while training."""
+        return {"x_spectrum": self.base.spectrum(x)}
 
 
 @dataclass
@@ -179,28 +204,41 @@ class TrainResult:
         return len(self.losses)
 
 
-def train_head(head: RegressionHead, features: torch.Tensor, labels: torch.Tensor, *,
-               x_first: torch.Tensor | None, loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-               lr: float, weight_decay: float, max_iterations: int, stop_below: float | None = None,
-               report: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None) -> TrainResult:
-    """Train ``head`` on ``features`` (``N x C x H x W``) against ``labels`` (``N x 1 x H x W``)
-    with Adam (``cnn_train_dag.m``: a fresh solver state per call; gradient = loss gradient +
-    decay x weight, i.e. torch's ``weight_decay``), one full batch per iteration, for at most
-    ``max_iterations`` or until ``report(prediction, labels)`` (default: the loss) falls under
-    ``stop_below`` — checked after each step on that step's prediction, as the released code
-    checks its epoch statistics."""
-    optimiser = torch.optim.Adam(head.param_groups(lr, weight_decay), betas=(0.9, 0.999), eps=1e-8)
-    spectrum = head.base.spectrum(features)
+def train_head(head: OnlineHead, inputs: Sequence[torch.Tensor | None] | Callable[[int], Sequence],
+               labels: torch.Tensor | Callable[[int], torch.Tensor], *,
+               loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], lr: float, weight_decay: float,
+               max_iterations: int, stop_below: float | None = None,
+               report: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+               betas: tuple[float, float] = (0.9, 0.999),
+               optimiser: torch.optim.Optimizer | None = None) -> TrainResult:
+    """Train ``head`` on ``head(*inputs)`` against ``labels`` (``N x 1 x H x W``) with Adam, for
+    at most ``max_iterations`` or until ``report(prediction, labels)`` (default: the loss) falls
+    under ``stop_below`` — checked after each step on that step's prediction, as the released
+    codes check their statistics.
+
+    The gradient is the loss gradient + decay x weight (MatConvNet's and Caffe's weight decay:
+    torch's ``weight_decay``). ``optimiser``: reuse one Adam state across calls (DSLT keeps its
+    Caffe solver for the whole sequence); default a fresh one per call (CREST's
+    ``cnn_train_dag.m`` starts from an empty solver state). ``inputs`` / ``labels`` may be
+    functions of the iteration (DSLT draws one augmented first-frame patch per iteration);
+    fixed inputs reuse ``head.training_cache``.
+    """
+    if optimiser is None:
+        optimiser = torch.optim.Adam(head.param_groups(lr, weight_decay), betas=betas, eps=1e-8)
+    fixed = not callable(inputs)
+    cache = head.training_cache(*inputs) if fixed else {}
     losses: list[float] = []
     head.train()
     with torch.enable_grad():
-        for _ in range(max_iterations):
+        for it in range(max_iterations):
+            x = inputs if fixed else inputs(it)
+            y = labels(it) if callable(labels) else labels
             optimiser.zero_grad(set_to_none=True)
-            prediction = head(features, x_first, spectrum)
-            value = loss(prediction, labels)
+            prediction = head(*x, **cache)
+            value = loss(prediction, y)
             value.backward()
             optimiser.step()
-            reported = float((report(prediction, labels) if report is not None else value).detach())
+            reported = float((report(prediction, y) if report is not None else value).detach())
             losses.append(reported)
             if not math.isfinite(reported):
                 break

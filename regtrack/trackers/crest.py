@@ -220,7 +220,7 @@ class CRESTTracker(Tracker):
                                    temporal_residual=p.temporal_residual, seed=p.seed).to(self.device)
         start = time.perf_counter()
         self.init_training = train_head(
-            self.head, feats, self.label[None], x_first=feats, loss=self.loss, lr=p.init_lr,
+            self.head, (feats, feats), self.label[None], loss=self.loss, lr=p.init_lr,
             weight_decay=p.init_weight_decay, max_iterations=p.init_iterations, stop_below=p.init_stop_loss,
             report=crest_l2_report if p.loss == "crest" else None)
         self.head.eval()
@@ -307,7 +307,7 @@ class CRESTTracker(Tracker):
         if p.update_iterations > 0:
             start = time.perf_counter()
             x, y = self.buffer.batch()
-            train_head(self.head, x, y, x_first=self.first_features, loss=self.loss, lr=p.update_lr,
+            train_head(self.head, (x, self.first_features), y, loss=self.loss, lr=p.update_lr,
                        weight_decay=p.update_weight_decay, max_iterations=p.update_iterations)
             self.head.eval()
             self.timings["updates"] += time.perf_counter() - start
