@@ -89,7 +89,7 @@ class DSLTParams:
     backbone_dtype: str = hyper("float32", choices=("float32", "bfloat16"),
                                 doc="bfloat16: the backbone at twice the speed on CPUs with AVX-512 BF16")
     kernel_shrink: tuple[float, ...] = hyper((0.7, 0.4), gt=0.0, le=1.0,
-                                             doc="kernel x 0.7 for targets of 100^2..150^2 px, x 0.4 to 250^2")
+                                             doc="kernel x 0.7 for 100^2..150^2 px targets, x 0.4 to 250^2")
     label_sigma_factor: float = hyper(0.08, gt=0.0, le=2.0, doc="label sigma = factor x target in cells")
     motion_sigma_factor: float = hyper(0.65, gt=0.0, le=10.0, doc="motion prior sigma = factor x target")
     loss: str = hyper("shrinkage", choices=LOSSES[1:], doc="shrinkage (paper), l2 or l3 (focal)")
