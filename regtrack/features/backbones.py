@@ -112,12 +112,7 @@ def _freeze(module: nn.Module) -> nn.Module:
 # VGG-16 / VGG-19, torchvision layout
 # ------------------------------------------------------------------------------------------------
 
-# Simonyan & Zisserman, configurations D (16) and E (19): channels per conv, "M" = 2x2 max-pool.
-_VGG_CFG: dict[int, list[int | str]] = {
-    16: [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
-    19: [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
-         512, 512, 512, 512, "M"],
-}
+_VGG_CFG = vgg_weights.VGG_CFG  # configurations D (16) and E (19)
 VGG_FILES = vgg_weights.TORCHVISION_FILES
 
 

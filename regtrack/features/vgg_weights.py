@@ -114,16 +114,24 @@ def read_vgg_weights(path: str | os.PathLike, depth: int, fix: str) -> VGGWeight
     return weights
 
 
+# Simonyan & Zisserman, configurations D (16) and E (19): channels per conv, "M" = 2x2 max-pool.
+VGG_CFG: dict[int, list[int | str]] = {
+    16: [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
+    19: [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
+         512, 512, 512, 512, "M"],
+}
+
+
 def vgg_conv_shapes(depth: int) -> dict[str, tuple[int, int, int, int]]:
-    """``convB_C`` -> kernel shape ``(out, in, 3, 3)`` of VGG-``depth`` (Simonyan & Zisserman,
-    configurations D and E: 2, 2, 3|4, 3|4, 3|4 convs per block, 64..512 channels)."""
-    per_block = (2, 2, 3, 3, 3) if depth == 16 else (2, 2, 4, 4, 4)
+    """``convB_C`` -> kernel shape ``(out, in, 3, 3)`` of VGG-``depth``, from :data:`VGG_CFG`."""
     shapes: dict[str, tuple[int, int, int, int]] = {}
-    c_in = 3
-    for block, (n, c_out) in enumerate(zip(per_block, (64, 128, 256, 512, 512), strict=True), start=1):
-        for k in range(1, n + 1):
-            shapes[f"conv{block}_{k}"] = (c_out, c_in, 3, 3)
-            c_in = c_out
+    block, k, c_in = 1, 1, 3
+    for v in VGG_CFG[depth]:
+        if v == "M":
+            block, k = block + 1, 1
+        else:
+            shapes[f"conv{block}_{k}"] = (int(v), c_in, 3, 3)
+            c_in, k = int(v), k + 1
     return shapes
 
 
