@@ -16,15 +16,16 @@ Formats (chosen by the file's first bytes, then its extension):
 * **MatConvNet** — ``imagenet-vgg-verydeep-16.mat`` (``.mat`` v5/v7, as MatConvNet saves them):
   simplenn's ``layers`` cell array of structs, ``weights = {kernel HWIO, bias}`` (beta >= 17) or
   ``filters`` / ``biases`` (older releases); DagNN's ``params`` (``conv1_1f`` / ``conv1_1b``)
-  too. The mean is ``meta.normalization.averageImage`` (older: ``normalization.averageImage``;
-  a mean image is averaged to one colour).
+  too. MatConvNet's Caffe importer (``import-caffe.py --transpose``) writes kernels as
+  ``h x w x in x out`` and flips the input channels of the layer fed by the image to RGB. The
+  mean is ``meta.normalization.averageImage`` (older: ``normalization.averageImage``; a mean
+  image is averaged to one colour).
 * **torchvision** — ``vgg16-397923af.pth`` / ``vgg19-dcbb9e9d.pth``: ``features.N.weight/bias``.
 
 Input conventions (what the network expects of a ``0..255`` pixel; reference.md §6, §1.6):
 
 * Caffe / Keras / this ONNX: **BGR**, ``x - [103.939, 116.779, 123.68]`` (B, G, R), no std;
-* MatConvNet: **RGB**, ``x - averageImage`` (``[123.68, 116.779, 103.939]``; its importer
-  reorders conv1_1's input channels from Caffe's BGR), no std;
+* MatConvNet: **RGB**, ``x - averageImage`` (``[123.68, 116.779, 103.939]``), no std;
 * torchvision: **RGB**, ``(x / 255 - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]``.
 
 Parsed files are cached in-process by (path, size, mtime): a tracker built after the first reads
@@ -211,13 +212,14 @@ def _read_onnx(path: Path) -> VGGWeights:
 def _read_keras(path: Path) -> VGGWeights:
     """Every 4-D dataset under a ``block{B}_conv{C}`` group is its kernel, every 1-D one its
     bias: this covers Keras 1/2 weight files (``block1_conv1/block1_conv1_W_1:0``, ``.../kernel:0``),
-    full-model files (``model_weights/...``) and Keras 3 (``layers/block1_conv1/vars/0``)."""
+    full-model files (``model_weights/...``; ``optimizer_weights/...`` skipped) and Keras 3
+    (``layers/block1_conv1/vars/0``)."""
     import h5py
 
     found: dict[str, dict[int, np.ndarray]] = {}
 
     def visit(name: str, obj: object) -> None:
-        conv = _conv_name(name)
+        conv = None if "optimizer" in name else _conv_name(name)  # not a training state's moments
         if conv is not None and isinstance(obj, h5py.Dataset) and obj.ndim in (1, 4):
             found.setdefault(conv, {})[obj.ndim] = obj[()]
 
