@@ -81,6 +81,25 @@ def test_caffe_convention_bgr_minus_mean_by_hand(authors: vgg_weights.VGGWeights
     assert np.abs(wrong - got[:, 20, 33]).max() > 1.0
 
 
+def test_fast_paths_keep_the_results(patch: np.ndarray) -> None:
+    """The channels-last forward hands out plain NCHW float32 maps equal to a plain NCHW run to
+    fp32 rounding; the bf16 option stays within bfloat16's ~3 digits."""
+    net = VGG(16, "random")
+    got = net.features(patch, ["conv3_3", "conv5_3"])
+    with torch.no_grad():
+        ref = net.net.to(memory_format=torch.contiguous_format)[:30](net.preprocess(patch).contiguous())
+    net.net.to(memory_format=torch.channels_last)
+    assert got["conv5_3"].is_contiguous() and got["conv5_3"].dtype == torch.float32
+    torch.testing.assert_close(got["conv5_3"], ref, rtol=1e-4, atol=1e-4 * ref.abs().max().item())
+    fast = create_backbone("vgg16", "random", bf16=True)
+    assert fast is not create_backbone("vgg16", "random") and fast.bf16
+    low = fast.features(patch, ["conv5_3"])["conv5_3"]
+    assert low.dtype == torch.float32 and low.is_contiguous()
+    assert 1e-5 < ((low - ref).norm() / ref.norm()).item() < 2e-2  # bf16 really ran, and is close
+    with pytest.raises(RegtrackError, match="bf16"):
+        create_backbone("efficientnet_lite0", bf16=True)
+
+
 def _write_keras(path: Path, convs: dict, extra: dict | None = None) -> None:
     """Keras 2's ``..._notop.h5`` layout: group ``blockB_convC`` with ``blockB_convC_W_1:0``
     (HWIO) and ``blockB_convC_b_1:0``, attributes ``layer_names`` / ``weight_names``."""

@@ -36,8 +36,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="0-based frame to draw (HCF tracks from frame 0 up to it; default 1)")
     f.add_argument("--backbone", default="efficientnet_lite0",
                    help="vgg19, vgg16 or efficientnet_lite0 (default: efficientnet_lite0, whose "
-                   "weights ship with regtrack[imagenet])")
-    f.add_argument("--weights", metavar="FILE", help="backbone weights file (VGG: torchvision's .pth)")
+                   "weights ship with regtrack[imagenet]; vgg16's with regtrack[vgg])")
+    f.add_argument("--weights", metavar="FILE", help="backbone weights file (VGG: the authors' .onnx, "
+                   "Keras .h5, MatConvNet .mat or torchvision .pth)")
     f.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="override an HCF hyperparameter (repeatable), e.g. --param fusion=coarse_to_fine")
     f.add_argument("--out", metavar="PNG", default="features.png", help="output image (default features.png)")

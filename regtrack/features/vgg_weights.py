@@ -16,15 +16,16 @@ Formats (chosen by the file's first bytes, then its extension):
 * **MatConvNet** — ``imagenet-vgg-verydeep-16.mat`` (``.mat`` v5/v7, as MatConvNet saves them):
   simplenn's ``layers`` cell array of structs, ``weights = {kernel HWIO, bias}`` (beta >= 17) or
   ``filters`` / ``biases`` (older releases); DagNN's ``params`` (``conv1_1f`` / ``conv1_1b``)
-  too. The mean is ``meta.normalization.averageImage`` (older: ``normalization.averageImage``;
-  a mean image is averaged to one colour).
+  too. MatConvNet's Caffe importer (``import-caffe.py --transpose``) writes kernels as
+  ``h x w x in x out`` and flips the input channels of the layer fed by the image to RGB. The
+  mean is ``meta.normalization.averageImage`` (older: ``normalization.averageImage``; a mean
+  image is averaged to one colour).
 * **torchvision** — ``vgg16-397923af.pth`` / ``vgg19-dcbb9e9d.pth``: ``features.N.weight/bias``.
 
 Input conventions (what the network expects of a ``0..255`` pixel; reference.md §6, §1.6):
 
 * Caffe / Keras / this ONNX: **BGR**, ``x - [103.939, 116.779, 123.68]`` (B, G, R), no std;
-* MatConvNet: **RGB**, ``x - averageImage`` (``[123.68, 116.779, 103.939]``; its importer
-  reorders conv1_1's input channels from Caffe's BGR), no std;
+* MatConvNet: **RGB**, ``x - averageImage`` (``[123.68, 116.779, 103.939]``), no std;
 * torchvision: **RGB**, ``(x / 255 - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]``.
 
 Parsed files are cached in-process by (path, size, mtime): a tracker built after the first reads
@@ -114,16 +115,24 @@ def read_vgg_weights(path: str | os.PathLike, depth: int, fix: str) -> VGGWeight
     return weights
 
 
+# Simonyan & Zisserman, configurations D (16) and E (19): channels per conv, "M" = 2x2 max-pool.
+VGG_CFG: dict[int, list[int | str]] = {
+    16: [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
+    19: [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
+         512, 512, 512, 512, "M"],
+}
+
+
 def vgg_conv_shapes(depth: int) -> dict[str, tuple[int, int, int, int]]:
-    """``convB_C`` -> kernel shape ``(out, in, 3, 3)`` of VGG-``depth`` (Simonyan & Zisserman,
-    configurations D and E: 2, 2, 3|4, 3|4, 3|4 convs per block, 64..512 channels)."""
-    per_block = (2, 2, 3, 3, 3) if depth == 16 else (2, 2, 4, 4, 4)
+    """``convB_C`` -> kernel shape ``(out, in, 3, 3)`` of VGG-``depth``, from :data:`VGG_CFG`."""
     shapes: dict[str, tuple[int, int, int, int]] = {}
-    c_in = 3
-    for block, (n, c_out) in enumerate(zip(per_block, (64, 128, 256, 512, 512), strict=True), start=1):
-        for k in range(1, n + 1):
-            shapes[f"conv{block}_{k}"] = (c_out, c_in, 3, 3)
-            c_in = c_out
+    block, k, c_in = 1, 1, 3
+    for v in VGG_CFG[depth]:
+        if v == "M":
+            block, k = block + 1, 1
+        else:
+            shapes[f"conv{block}_{k}"] = (int(v), c_in, 3, 3)
+            c_in, k = int(v), k + 1
     return shapes
 
 
@@ -203,13 +212,14 @@ def _read_onnx(path: Path) -> VGGWeights:
 def _read_keras(path: Path) -> VGGWeights:
     """Every 4-D dataset under a ``block{B}_conv{C}`` group is its kernel, every 1-D one its
     bias: this covers Keras 1/2 weight files (``block1_conv1/block1_conv1_W_1:0``, ``.../kernel:0``),
-    full-model files (``model_weights/...``) and Keras 3 (``layers/block1_conv1/vars/0``)."""
+    full-model files (``model_weights/...``; ``optimizer_weights/...`` skipped) and Keras 3
+    (``layers/block1_conv1/vars/0``)."""
     import h5py
 
     found: dict[str, dict[int, np.ndarray]] = {}
 
     def visit(name: str, obj: object) -> None:
-        conv = _conv_name(name)
+        conv = None if "optimizer" in name else _conv_name(name)  # not a training state's moments
         if conv is not None and isinstance(obj, h5py.Dataset) and obj.ndim in (1, 4):
             found.setdefault(conv, {})[obj.ndim] = obj[()]
 
