@@ -71,6 +71,36 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "trackers train with.")
     lo.add_argument("--out", metavar="PNG", default="losses.png", help="output image (default losses.png)")
     lo.set_defaults(run=run_losses)
+    im = sub.add_parser(
+        "imbalance", help="DSLT: label, output and the |output - label| histogram of a run, per loss",
+        description="Track the first N frames of SOURCE with DSLT once per loss and write one PNG with a "
+        "search window, its label map and the regression output, and the histogram of |output - label| "
+        "over the run for each loss (the talk's data-imbalance slide).",
+        epilog="example:\n  regtrack show imbalance ../shared/data/otb/Football1 --frames 40 --out imb.png",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    im.add_argument("source", metavar="SOURCE", help="video file or folder of images")
+    im.add_argument("--box", metavar="X,Y,W,H", help="first-frame box (optional with groundtruth_rect.txt)")
+    im.add_argument("--frames", type=int, default=40, metavar="N", help="frames to track (default 40)")
+    im.add_argument("--losses", default="l2,shrinkage", help="losses to compare (default l2,shrinkage)")
+    im.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a DSLT hyperparameter (repeatable), e.g. --param input_scale=0.5")
+    im.add_argument("--out", metavar="PNG", default="imbalance.png", help="output image")
+    im.set_defaults(run=run_imbalance)
+    cv = sub.add_parser(
+        "convergence", help="DSLT: first-frame training loss against iterations for L2, L3 and shrinkage",
+        description="Train DSLT's head on the first frame of each SOURCE once per loss, for a fixed number "
+        "of iterations, and write one PNG of the loss against iterations with the iteration where each "
+        "reached the stopping threshold (the talk's convergence-speed slide); a table is printed too.",
+        epilog="example:\n  regtrack show convergence ../shared/data/otb/Dog ../shared/data/otb/Girl",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    cv.add_argument("sources", nargs="+", metavar="SOURCE", help="folders with groundtruth_rect.txt")
+    cv.add_argument("--iterations", type=int, default=100,
+                    help="iterations per run (default 100, DSLT's cap)")
+    cv.add_argument("--losses", default="l2,l3,shrinkage", help="losses (default l2,l3,shrinkage)")
+    cv.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a DSLT hyperparameter (repeatable)")
+    cv.add_argument("--out", metavar="PNG", default="convergence.png", help="output image")
+    cv.set_defaults(run=run_convergence)
     p.set_defaults(run=lambda args: p.print_help() or 0)
 
 
@@ -181,4 +211,82 @@ def run_losses(args: argparse.Namespace) -> int:
     print(f"{'l':>6s} {'L2':>6s} {'L3':>6s} {'shrinkage':>9s}   (modulating factor m(l))")
     for row in modulation_table():
         print(f"{row[0]:6.2f} {row[1]:6.3f} {row[2]:6.3f} {row[3]:9.3f}")
+    return 0
+
+
+def _losses(text: str) -> list[str]:
+    from regtrack.core.losses import LOSSES
+    from regtrack.errors import RegtrackError
+
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    bad = [n for n in names if n not in LOSSES[1:]]
+    if bad or not names:
+        raise RegtrackError(f"--losses {text!r}: unknown loss {bad[0] if bad else ''!r}",
+                            fix="choose among l2, l3, shrinkage, e.g. --losses l2,shrinkage")
+    return names
+
+
+def run_imbalance(args: argparse.Namespace) -> int:
+    from regtrack.errors import RegtrackError
+    from regtrack.trackers.base import create_tracker, parse_overrides
+    from regtrack.trackers.dslt import DIFFERENCE_BINS
+    from regtrack.viz.regression import render_imbalance
+
+    if args.frames < 1:
+        raise RegtrackError(f"--frames {args.frames} must be at least 1", fix="e.g. --frames 40")
+    box, _ = _first_box(args)
+    params = parse_overrides("dslt", args.param)
+    histograms, shown = {}, None
+    args.frame = args.frames
+    for loss in _losses(args.losses):
+        tracker = create_tracker("dslt", params | {"loss": loss})
+        _track_to_frame(tracker, args, box)
+        histograms[loss] = tracker.difference_histogram.copy()
+        shown = tracker
+    title = (f"DSLT on {Path(str(args.source)).name}, {args.frames} frames: window, label, "
+             f"{shown.params.loss} output; |output - label| per loss")
+    out = render_imbalance(shown.last_patch, shown.last_label, shown.last_response, histograms,
+                           DIFFERENCE_BINS, args.out, title=title)
+    print(f"wrote {out}")
+    for loss, counts in histograms.items():
+        easy = (counts / max(counts.sum(), 1))[DIFFERENCE_BINS[:-1] < 0.2].sum()
+        print(f"{loss:10s} samples under 0.2: {easy:.1%} of {counts.sum()}")
+    return 0
+
+
+def run_convergence(args: argparse.Namespace) -> int:
+    from regtrack.datasets.sources import open_source
+    from regtrack.errors import RegtrackError
+    from regtrack.trackers.base import create_tracker, parse_overrides
+    from regtrack.viz.regression import iterations_to, render_convergence
+
+    if args.iterations < 1:
+        raise RegtrackError(f"--iterations {args.iterations} must be at least 1", fix="e.g. --iterations 100")
+    params = parse_overrides("dslt", args.param)
+    threshold = params.get("init_stop_loss", 0.03)
+    params |= {"init_iterations": args.iterations, "init_stop_loss": 0.0}  # full curves
+    curves: dict = {}
+    common: dict = {}
+    for source in args.sources:
+        box, _ = _first_box(argparse.Namespace(source=source, box=None))
+        try:
+            first = next(iter(open_source(source)))
+        except StopIteration:
+            raise RegtrackError("the source has no frames", path=source) from None
+        name = Path(str(source)).name
+        curves[name], common[name] = {}, {}
+        for loss in _losses(args.losses):
+            tracker = create_tracker("dslt", params | {"loss": loss})
+            tracker.init(first, box)
+            curves[name][loss] = tracker.init_training.losses
+            common[name][loss] = tracker.init_training.monitored
+    out = render_convergence(curves, threshold, args.out, common=common,
+                             title=f"DSLT first-frame training, {args.iterations} iterations "
+                             f"(solid: each loss; dashed: plain L2 error)")
+    print(f"wrote {out}")
+    print(f"{'sequence':14s} " + " ".join(f"{loss:>12s}" for loss in next(iter(curves.values())))
+          + f"   (iterations to reach {threshold:g})")
+    for name, runs in curves.items():
+        cells = [iterations_to(v, threshold) for v in runs.values()]
+        print(f"{name:14s} " + " ".join(f"{c if c else '-':>12}" for c in cells))
     return 0

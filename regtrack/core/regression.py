@@ -24,10 +24,10 @@ iteration cap. :class:`SampleBuffer` keeps the recent samples the online updates
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.fft
@@ -92,7 +92,7 @@ class CorrelationConv(nn.Module):
         return out + self.bias
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Multipliers:
     """A parameter's learning rate and weight decay, relative to the global ones (MatConvNet's
     ``params(f).learningRate`` / ``weightDecay``)."""
@@ -191,13 +191,15 @@ class RegressionHead(OnlineHead):
         return {"x_spectrum": self.base.spectrum(x)}
 
 
-@dataclass
+@dataclasses.dataclass
 class TrainResult:
     """What one call of :func:`train_head` did: the reported loss per iteration (the convergence
-    picture plots it) and whether it stopped under the threshold."""
+    picture plots it), whether it stopped under the threshold, and the ``monitor`` value per
+    iteration (a measure common to all losses, for comparing them)."""
 
     losses: list[float]
     converged: bool
+    monitored: list[float] = dataclasses.field(default_factory=list)
 
     @property
     def iterations(self) -> int:
@@ -210,7 +212,8 @@ def train_head(head: OnlineHead, inputs: Sequence[torch.Tensor | None] | Callabl
                max_iterations: int, stop_below: float | None = None,
                report: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
                betas: tuple[float, float] = (0.9, 0.999),
-               optimiser: torch.optim.Optimizer | None = None) -> TrainResult:
+               optimiser: torch.optim.Optimizer | None = None,
+               monitor: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None) -> TrainResult:
     """Train ``head`` on ``head(*inputs)`` against ``labels`` (``N x 1 x H x W``) with Adam, for
     at most ``max_iterations`` or until ``report(prediction, labels)`` (default: the loss) falls
     under ``stop_below`` — checked after each step on that step's prediction, as the released
@@ -221,13 +224,15 @@ def train_head(head: OnlineHead, inputs: Sequence[torch.Tensor | None] | Callabl
     Caffe solver for the whole sequence); default a fresh one per call (CREST's
     ``cnn_train_dag.m`` starts from an empty solver state). ``inputs`` / ``labels`` may be
     functions of the iteration (DSLT draws one augmented first-frame patch per iteration);
-    fixed inputs reuse ``head.training_cache``.
+    fixed inputs reuse ``head.training_cache``. ``monitor(prediction, labels)`` is recorded per
+    iteration and does not stop anything.
     """
     if optimiser is None:
         optimiser = torch.optim.Adam(head.param_groups(lr, weight_decay), betas=betas, eps=1e-8)
     fixed = not callable(inputs)
     cache = head.training_cache(*inputs) if fixed else {}
     losses: list[float] = []
+    monitored: list[float] = []
     head.train()
     with torch.enable_grad():
         for it in range(max_iterations):
@@ -240,11 +245,13 @@ def train_head(head: OnlineHead, inputs: Sequence[torch.Tensor | None] | Callabl
             optimiser.step()
             reported = float((report(prediction, y) if report is not None else value).detach())
             losses.append(reported)
+            if monitor is not None:
+                monitored.append(float(monitor(prediction.detach(), y)))
             if not math.isfinite(reported):
                 break
             if stop_below is not None and reported < stop_below:
-                return TrainResult(losses, True)
-    return TrainResult(losses, False)
+                return TrainResult(losses, True, monitored)
+    return TrainResult(losses, False, monitored)
 
 
 class SampleBuffer:

@@ -29,8 +29,11 @@ and the head trains 2 iterations on each (lr 1e-8, one Adam state for the whole 
 
 Deliberate differences: the released code back-propagates ``-w^2 dL/dl`` without the sign of
 ``prediction - label`` (every step raises the response where the label weight is high); here
-each loss is differentiated properly (autograd). The label weight of the code,
-``w = (exp(1.6 Y) Y / max)^2``, is kept for all three losses. The scale samples are the code's
+each loss is differentiated properly (autograd). Its per-sample weight
+``w = (exp(1.6 Y) Y / max)^2`` is zero on the background, so no easy sample enters any loss and
+shrinkage, L2 and L3 train alike (measured: their first-frame curves coincide); the default is
+the paper's ``exp(Y)`` (eq. 6), with which the background counts and the losses differ
+(``label_weight="code"`` restores the code's). The scale samples are the code's
 (``get_scale_im.m``: the context scaled, the crop zoomed and centred), with its reversed index.
 
 Boxes in and out are OTB ``[x, y, w, h]`` (1-based); centres are 0-based image pixels, sizes
@@ -65,6 +68,7 @@ from regtrack.features.backbones import vgg_stride4_trunk
 from regtrack.trackers.base import Tracker, hyper, register_tracker
 
 DEVICES = ("auto", "cpu", "cuda")
+DIFFERENCE_BINS = np.linspace(0.0, 1.0, 51)  # |output - label| histogram bins (the imbalance picture)
 
 
 @dataclasses.dataclass
@@ -93,6 +97,8 @@ class DSLTParams:
     label_sigma_factor: float = hyper(0.08, gt=0.0, le=2.0, doc="label sigma = factor x target in cells")
     motion_sigma_factor: float = hyper(0.65, gt=0.0, le=10.0, doc="motion prior sigma = factor x target")
     loss: str = hyper("shrinkage", choices=LOSSES[1:], doc="shrinkage (paper), l2 or l3 (focal)")
+    label_weight: str = hyper("exp", choices=("exp", "code"),
+                              doc="sample weight: exp(Y) (paper eq. 6) or the code's (exp(1.6Y) Y / max)^2")
     shrinkage_a: float = hyper(10.0, gt=0.0, le=100.0, doc="shrinkage speed a")
     shrinkage_c: float = hyper(0.2, ge=0.0, le=1.0, doc="shrinkage localisation c")
     focal_gamma: float = hyper(1.0, ge=0.0, le=5.0, doc="L3's exponent: loss = l^gamma l^2")
@@ -120,6 +126,11 @@ def dslt_label_weight(label: torch.Tensor) -> torch.Tensor:
     normalised to a maximum of 1, squared."""
     w = torch.exp(1.6 * label) * label
     return (w / w.max().clamp_min(1e-12)) ** 2
+
+
+def plain_l2(prediction: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+    """``sum((X - Y)^2)``, unweighted: one measure for comparing the losses' convergence."""
+    return ((prediction - label) ** 2).sum()
 
 
 def centred_label(height: int, width: int, sigma_hw: tuple[float, float]) -> np.ndarray:
@@ -168,9 +179,11 @@ class DSLTHead(OnlineHead):
 @register_tracker("dslt")
 class DSLTTracker(Tracker):
     """DSLT; see the module docstring. Hooks: ``init_training`` (the first frame's
-    :class:`TrainResult`), ``last_response`` / ``last_label`` / ``last_patch`` (the regression
-    output on the last search window, the label it was trained towards, the window), and
-    ``timings`` (seconds per stage)."""
+    :class:`TrainResult`, with the plain L2 error per iteration as its ``monitored``),
+    ``last_response`` / ``last_label`` / ``last_patch`` (the regression output on the last search
+    window, the label the head trains towards, the window), ``difference_histogram`` (counts of
+    ``|output - label|`` over every update sample, in :data:`DIFFERENCE_BINS`) and ``timings``
+    (seconds per stage)."""
 
     name = "dslt"
     Params = DSLTParams
@@ -196,12 +209,14 @@ class DSLTTracker(Tracker):
             self.trunk4 = copy.deepcopy(self.trunk4).to(self.device)
             self.trunk5 = copy.deepcopy(self.trunk5).to(self.device)
         self.loss = make_loss(p.loss, gamma=p.focal_gamma, a=p.shrinkage_a, c=p.shrinkage_c,
-                              label_weight=dslt_label_weight)
+                              label_weight=torch.exp if p.label_weight == "exp" else dslt_label_weight)
         self.timings: dict[str, float] = dict.fromkeys(("backbone", "first_frame_training", "regression",
                                                         "updates"), 0.0)
         self.init_training: TrainResult | None = None
         self.last_response: np.ndarray | None = None
         self.last_patch: np.ndarray | None = None
+        # counts of |output - label| over every update sample, before its training (DIFFERENCE_BINS)
+        self.difference_histogram = np.zeros(len(DIFFERENCE_BINS) - 1, np.int64)
 
     # ------------------------------------------------------------------------------ features
     def _crop(self, image: np.ndarray, center: np.ndarray, size_wh: np.ndarray) -> np.ndarray:
@@ -274,7 +289,7 @@ class DSLTTracker(Tracker):
         self.init_training = train_head(
             self.head, lambda it: (a4[draws[it]][None], a5[draws[it]][None]), self.label, loss=self.loss,
             lr=p.init_lr, weight_decay=p.weight_decay, max_iterations=p.init_iterations,
-            stop_below=p.init_stop_loss, betas=(p.adam_beta1, 0.999))
+            stop_below=p.init_stop_loss, betas=(p.adam_beta1, 0.999), monitor=plain_l2)
         self.timings["first_frame_training"] = time.perf_counter() - start
         self.head.eval()
         # one solver for the updates, kept for the whole sequence (adjust_solver1)
@@ -358,6 +373,9 @@ class DSLTTracker(Tracker):
         p = self.params
         start = time.perf_counter()
         f4, f5 = self._features(self._crop(image, self.center, self.window_wh)[None])
+        with torch.inference_mode():
+            difference = (self.head(f4, f5) - self.label).abs().cpu().numpy().ravel()
+        self.difference_histogram += np.histogram(np.clip(difference, 0, 1), DIFFERENCE_BINS)[0]
         self.buffer.add(torch.cat([f4, f5], 1)[0], self.label[0])
         if p.update_iterations > 0:
             c4 = f4.shape[1]
