@@ -39,33 +39,39 @@ def trunk_flops(side: int) -> float:
 
 
 def measure_flops(sides: list[int], threads: list[int]) -> dict:
-    """Matmul GFLOP/s (2048^3, fp32 and bf16) and the trunk's GFLOP/s per window side, in CPU
-    time per thread count."""
+    """Matmul GFLOP/s (2048^3, fp32 and bf16) and the trunk's GFLOP/s per window side, per thread
+    count: process CPU seconds for one thread (what the work costs when it gets a core, whatever
+    else runs on the machine), wall-clock seconds for two (meaningful only on an idle machine);
+    best of 3 after a warm-up pass."""
     import torch
 
     from regtrack.features.backbones import create_backbone, vgg_stride4_trunk
 
     trunk = vgg_stride4_trunk(create_backbone("vgg16", "random")).to(memory_format=torch.channels_last)
     out: dict = {}
+
+    def best_of_3(fn) -> float:  # noqa: ANN001
+        fn()
+        clock = time.process_time if torch.get_num_threads() == 1 else time.perf_counter
+        times = []
+        for _ in range(3):
+            t0 = clock()
+            fn()
+            times.append(clock() - t0)
+        return min(times)
+
     for n in threads:
         torch.set_num_threads(n)
         a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
         row: dict = {}
         for dtype in (torch.float32, torch.bfloat16):
             x, y = a.to(dtype), b.to(dtype)
-            x @ y
-            t0 = time.perf_counter()
-            for _ in range(5):
-                x @ y
-            row[f"matmul_{str(dtype)[6:]}_gflops"] = 5 * 2 * 2048**3 / (time.perf_counter() - t0) / 1e9
+            row[f"matmul_{str(dtype)[6:]}_gflops"] = 2 * 2048**3 / best_of_3(lambda x=x, y=y: x @ y) / 1e9
         for side in sides:
             x = torch.rand(1, 3, side, side).contiguous(memory_format=torch.channels_last) * 255
             for dtype, enabled in (("float32", False), ("bfloat16", True)):
                 with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled):
-                    trunk(x)
-                    t0 = time.perf_counter()
-                    trunk(x)
-                    dt = time.perf_counter() - t0
+                    dt = best_of_3(lambda x=x: trunk(x))
                 row[f"trunk_{side}_{dtype}_s"] = dt
                 row[f"trunk_{side}_{dtype}_gflops"] = trunk_flops(side) / dt / 1e9
         out[f"{n}_threads"] = row
