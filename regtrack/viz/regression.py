@@ -90,7 +90,7 @@ def render_convergence(curves: Mapping[str, Mapping[str, Sequence[float]]], thre
     import matplotlib.pyplot as plt
 
     n = len(curves)
-    fig, axes = plt.subplots(1, n, figsize=(4.3 * n, 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, n, figsize=(max(4.3 * n, 8.0), 3.8), squeeze=False)
     for ax, (seq, runs) in zip(axes[0], curves.items(), strict=True):
         right = ax.twinx() if common else None
         for loss, values in runs.items():
