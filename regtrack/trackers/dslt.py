@@ -183,7 +183,7 @@ class DSLTTracker(Tracker):
     ``last_response`` / ``last_label`` / ``last_patch`` (the regression output on the last search
     window, the label the head trains towards, the window), ``difference_histogram`` (counts of
     ``|output - label|`` over every update sample, in :data:`DIFFERENCE_BINS`) and ``timings``
-    (seconds per stage)."""
+    (process CPU seconds per stage)."""
 
     name = "dslt"
     Params = DSLTParams
@@ -226,7 +226,7 @@ class DSLTTracker(Tracker):
 
     def _features(self, patches: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """conv4_3 and conv5_3 maps (stride 4) of ``N`` RGB windows."""
-        start = time.perf_counter()
+        start = time.process_time()
         with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16,
                                                     enabled=self.params.backbone_dtype == "bfloat16"):
             x = self.backbone.preprocess(patches).to(self.device)
@@ -234,14 +234,14 @@ class DSLTTracker(Tracker):
             f4 = self.trunk4(x)
             f5 = self.trunk5(f4)
         out = (f4.float().contiguous(), f5.float().contiguous())
-        self.timings["backbone"] += time.perf_counter() - start
+        self.timings["backbone"] += time.process_time() - start
         return out
 
     def _respond(self, f4: torch.Tensor, f5: torch.Tensor) -> np.ndarray:
-        start = time.perf_counter()
+        start = time.process_time()
         with torch.inference_mode():
             out = self.head(f4, f5)[:, 0].cpu().numpy()
-        self.timings["regression"] += time.perf_counter() - start
+        self.timings["regression"] += time.process_time() - start
         return out
 
     # ------------------------------------------------------------------------------ init
@@ -285,12 +285,12 @@ class DSLTTracker(Tracker):
         augmented = augmented or [patch]
         a4, a5 = self._features(np.stack([np.ascontiguousarray(a) for a in augmented]))
         draws = np.random.default_rng(p.seed).integers(0, len(augmented), p.init_iterations)
-        start = time.perf_counter()
+        start = time.process_time()
         self.init_training = train_head(
             self.head, lambda it: (a4[draws[it]][None], a5[draws[it]][None]), self.label, loss=self.loss,
             lr=p.init_lr, weight_decay=p.weight_decay, max_iterations=p.init_iterations,
             stop_below=p.init_stop_loss, betas=(p.adam_beta1, 0.999), monitor=plain_l2)
-        self.timings["first_frame_training"] = time.perf_counter() - start
+        self.timings["first_frame_training"] = time.process_time() - start
         self.head.eval()
         # one solver for the updates, kept for the whole sequence (adjust_solver1)
         self.optimiser = torch.optim.Adam(self.head.param_groups(p.update_lr, p.weight_decay),
@@ -371,7 +371,7 @@ class DSLTTracker(Tracker):
         """The window at the new position joins the buffer (label at its centre); 2 Adam steps on
         each buffered sample, in order, with the sequence's one solver."""
         p = self.params
-        start = time.perf_counter()
+        start = time.process_time()
         f4, f5 = self._features(self._crop(image, self.center, self.window_wh)[None])
         with torch.inference_mode():
             difference = (self.head(f4, f5) - self.label).abs().cpu().numpy().ravel()
@@ -385,4 +385,4 @@ class DSLTTracker(Tracker):
                            weight_decay=p.weight_decay, max_iterations=p.update_iterations,
                            optimiser=self.optimiser)
             self.head.eval()
-        self.timings["updates"] += time.perf_counter() - start
+        self.timings["updates"] += time.process_time() - start
