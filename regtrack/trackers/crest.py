@@ -141,7 +141,7 @@ class CRESTTracker(Tracker):
         self.last_branches: dict[str, np.ndarray] = {}
         self.last_patch: np.ndarray | None = None
         self.init_training: TrainResult | None = None
-        # process CPU seconds per stage since init (robust to other load; one thread: the cost) (the benchmark's "where the time goes")
+        # process CPU seconds per stage since init: "where the time goes", robust to other load
         self.timings: dict[str, float] = dict.fromkeys(("backbone", "first_frame_training", "regression",
                                                         "updates"), 0.0)
 
