@@ -9,6 +9,7 @@ const canvas = $("canvas");
 const ctx = canvas.getContext("2d");
 const POLL_MS = 100;          // status and live-frame refresh: ~10 pictures a second is enough to watch
 const FINAL = ["done", "stopped", "error"];
+const MIN_SHOWN_WIDTH = 640;  // CSS pixels; a box is easier to drag on a small video shown larger
 
 let session = null;           // the server's status of this tab's session
 let frameImage = null;        // the frame on the canvas
@@ -91,8 +92,11 @@ function showFrame(url) {
     loading = true;
     img.onload = () => {
       frameImage = img;
-      canvas.width = img.naturalWidth;
-      canvas.height = img.naturalHeight;
+      if (canvas.width !== img.naturalWidth || canvas.height !== img.naturalHeight) {
+        canvas.width = img.naturalWidth;
+        canvas.height = img.naturalHeight;
+        canvas.style.width = `${Math.max(img.naturalWidth, MIN_SHOWN_WIDTH)}px`;  // small videos shown larger
+      }
       redraw();
       loading = false;
       resolve(true);
@@ -107,15 +111,15 @@ function redraw() {
   ctx.drawImage(frameImage, 0, 0);
   if (box && document.body.dataset.state === "ready") {
     ctx.strokeStyle = "#00e600";
-    ctx.lineWidth = Math.max(1, Math.round(Math.min(canvas.width, canvas.height) / 240));
+    ctx.lineWidth = 2 * canvas.width / canvas.clientWidth;  // 2 screen pixels
     ctx.strokeRect(box[0] - 1, box[1] - 1, box[2], box[3]);
   }
 }
 
 function imagePoint(event) {
-  const r = canvas.getBoundingClientRect();
-  const x = (event.clientX - r.left) * canvas.width / r.width;
-  const y = (event.clientY - r.top) * canvas.height / r.height;
+  const r = canvas.getBoundingClientRect();  // the border box: the picture starts inside the border
+  const x = (event.clientX - r.left - canvas.clientLeft) * canvas.width / canvas.clientWidth;
+  const y = (event.clientY - r.top - canvas.clientTop) * canvas.height / canvas.clientHeight;
   return [Math.min(Math.max(x, 0), canvas.width), Math.min(Math.max(y, 0), canvas.height)];
 }
 
