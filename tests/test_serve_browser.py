@@ -97,6 +97,12 @@ def choose(driver, trackers: dict[str, str]) -> None:
             fields[0].send_keys(weights)
 
 
+def tracked(driver) -> int:
+    from selenium.webdriver.common.by import By
+
+    return int(driver.find_element(By.ID, "progress").get_attribute("value"))
+
+
 def error_text(driver) -> str:
     from selenium.webdriver.common.by import By
 
@@ -144,8 +150,7 @@ def test_draw_box_track_kcf_and_udt_download(shared, server, driver, tmp_path):
     wait(driver, lambda d: state(d) in ("running", "done") and d.find_element(By.ID, "frame-no").text, 60,
          "tracking starts")
     if state(driver) == "running":
-        wait(driver, lambda d: state(d) == "done" or int(d.find_element(By.ID, "progress").get_attribute("value"))
-             >= 30, 30, "30 frames tracked")
+        wait(driver, lambda d: state(d) == "done" or tracked(d) >= 30, 30, "30 frames tracked")
         track_png = screenshot(driver, shots / "serve_tracking.png")
         driver.find_element(By.ID, "pause").click()
         wait(driver, lambda d: state(d) in ("paused", "done"), 10, "paused")
@@ -160,8 +165,9 @@ def test_draw_box_track_kcf_and_udt_download(shared, server, driver, tmp_path):
     assert driver.find_element(By.ID, "progress").get_attribute("value") == "120"
 
     # the scores the page shows, and the downloads, agree with the ground truth
-    rows = {r.find_elements(By.TAG_NAME, "td")[0].text: [float(c.text) for c in r.find_elements(By.TAG_NAME, "td")[1:]]
-            for r in driver.find_elements(By.CSS_SELECTOR, "#scores tbody tr")}
+    cells = [[c.text for c in r.find_elements(By.TAG_NAME, "td")]
+             for r in driver.find_elements(By.CSS_SELECTOR, "#scores tbody tr")]
+    rows = {c[0]: [float(v) for v in c[1:]] for c in cells}
     assert set(rows) == {"kcf", "udt"}
     links = {a.text: a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "#downloads a")}
     for name in ("kcf", "udt"):
