@@ -224,3 +224,37 @@ def test_serve_refuses_a_bad_port():
     from regtrack.cli import main
 
     assert main(["serve", "--port", "70000"]) == 2
+
+
+def test_a_live_source_runs_until_stopped_and_keeps_its_frames(client, clip, monkeypatch):
+    """A camera (a source without a frame count) tracks until Stop; its frames cannot be read
+    again, so the session keeps them to seek back and to write the video."""
+    import regtrack.web.app as web
+    from regtrack.datasets.sources import FrameSource
+
+    frames, gt = clip
+
+    class FakeCamera(FrameSource):
+        name, fps, num_frames = "camera0", 30.0, None
+
+        def __iter__(self):
+            for i in range(10_000):  # endless, as far as the page can tell
+                time.sleep(0.01)
+                yield frames[i % len(frames)]
+
+    monkeypatch.setattr(web, "open_source", lambda target: FakeCamera())
+    s = client.post("/api/sessions", data={"path": "0"}).json()
+    assert s["total"] is None and not s["has_gt"]
+    sid = s["id"]
+    client.post(f"/api/sessions/{sid}/start", json={"box": list(gt[0]), "trackers": [{"name": "static"}]})
+    deadline = time.monotonic() + 20
+    while client.get(f"/api/sessions/{sid}/status").json()["tracked"] < 20 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    client.post(f"/api/sessions/{sid}/stop")
+    end = wait_end(client, sid)
+    assert end["state"] == "stopped" and end["tracked"] >= 20
+    jpg = client.get(f"/api/sessions/{sid}/frame/{len(frames) + 2}.jpg").content
+    seen = cv2.cvtColor(cv2.imdecode(np.frombuffer(jpg, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    assert np.abs(seen.astype(int) - frames[2]).mean() < 12  # that frame, as the camera gave it (JPEG)
+    video = client.get(f"/api/sessions/{sid}/video.mp4")
+    assert video.status_code == 200 and len(video.content) > 1000

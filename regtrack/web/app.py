@@ -34,6 +34,7 @@ import secrets
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -95,6 +96,7 @@ class Session:
         self.latest: TrackedFrame | None = None
         self.camera_jpegs: list[bytes] = []  # a camera cannot be read again: its frames are kept
         self.scores: dict[str, dict[str, float]] = {}
+        self.frame_times: list[float] = []  # wall clock after each frame: the whole loop's pace
         self._resume = threading.Event()
         self._resume.set()
         self._stop = threading.Event()
@@ -175,6 +177,7 @@ class Session:
             self._thread.start()
 
     def _on_frame(self, t: TrackedFrame) -> None:
+        self.frame_times.append(time.perf_counter())
         self.boxes.append(t.boxes)
         self.fps = t.fps
         self.latest = t
@@ -212,6 +215,12 @@ class Session:
         draw_plots(evals, Dataset(self.source.name, {seq.name: seq}), self.workdir / "plots",
                    attributes=False, formats=("png",))
 
+    def wall_fps(self) -> float:
+        """Frames per second of the whole loop after the first frame: reading the source, every
+        tracker's update, and whatever serving the page took from them (``fps`` is updates only)."""
+        t = self.frame_times
+        return (len(t) - 1) / max(t[-1] - t[0], 1e-9) if len(t) > 1 else 0.0
+
     def boxes_of(self, name: str) -> np.ndarray:
         return np.array([b[name] for b in self.boxes]).reshape(-1, 4)
 
@@ -242,7 +251,7 @@ class Session:
             "has_gt": self.gt is not None,
             "colours": {n: "#{:02x}{:02x}{:02x}".format(*PALETTE[i % len(PALETTE)])
                         for i, n in enumerate(names)},
-            "fps": self.fps, "scores": self.scores,
+            "fps": self.fps, "scores": self.scores, "wall_fps": self.wall_fps(),
             "boxes": {n: [float(v) for v in b] for n, b in latest.boxes.items()} if latest else {},
         }
 
