@@ -196,6 +196,14 @@ class Session:
         except Exception as err:  # noqa: BLE001 - any failure becomes the page's one line
             self.error = one_line(err)
             self.state = "error"
+        finally:
+            self._close_source()
+
+    def _close_source(self) -> None:
+        """Release the video file or camera (a generator closed in the thread that runs it)."""
+        close = getattr(self._frames, "close", None)
+        if close is not None:
+            close()
 
     def _score(self) -> None:
         """AUC and precision per tracker, and the plots, when the ground truth covers every frame."""
@@ -237,8 +245,10 @@ class Session:
     def stop(self) -> None:
         self._stop.set()
         self._resume.set()
-        if self._thread is None and self.state == "ready":
-            self.state = "stopped"
+        with self._lock:  # not while start() is building the trackers
+            if self._thread is None and self.state == "ready":
+                self.state = "stopped"
+                self._close_source()
 
     def status(self) -> dict[str, Any]:
         latest = self.latest
@@ -368,8 +378,10 @@ def create_app() -> FastAPI:
         return sessions[sid].status()
 
     @app.get("/api/sessions/{sid}/status")
-    def status(sid: str) -> dict[str, Any]:
-        return session(sid).status()
+    async def status(sid: str) -> JSONResponse:
+        # asked ~10 times a second while tracking: answered on the event loop, without a worker
+        # thread or response validation, so that watching takes little from the tracker
+        return JSONResponse(session(sid).status())
 
     @app.get("/api/sessions/{sid}/frame/{i}.jpg")
     def frame(sid: str, i: int) -> Response:
