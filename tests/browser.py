@@ -1,6 +1,7 @@
 """Headless Chromium for the browser tests (Selenium driving Debian's ``chromium`` +
 ``chromium-driver``; ``.ci/run`` installs them). Nothing is downloaded: the browser and its driver
-must be on this machine, and the tests skip, saying why, only where they are not."""
+must be on this machine, and the tests skip, saying why, only where they are not
+(``REGTRACK_CHROMIUM`` / ``REGTRACK_CHROMEDRIVER`` name other executables)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,9 @@ CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 
 def chromium_paths() -> tuple[str, str]:
     """(browser, driver) executables, or a pytest skip naming what is missing."""
-    browser = os.environ.get("REGTRACK_CHROMIUM") or next(
-        (p for p in map(shutil.which, CHROMIUM_NAMES) if p), None)
-    driver = os.environ.get("REGTRACK_CHROMEDRIVER") or shutil.which("chromedriver")
+    browser = next((p for p in map(shutil.which, [os.environ.get("REGTRACK_CHROMIUM", ""), *CHROMIUM_NAMES])
+                    if p), None)
+    driver = shutil.which(os.environ.get("REGTRACK_CHROMEDRIVER", "chromedriver"))
     if not browser or not driver:
         pytest.skip("no headless Chromium here (apt-get install chromium chromium-driver, as .ci/run does; "
                     f"browser: {browser or 'missing'}, driver: {driver or 'missing'})")
