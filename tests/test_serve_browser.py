@@ -270,3 +270,37 @@ def test_two_tabs_track_at_once_without_mixing(shared, server, driver, tmp_path)
         assert len(boxes) == len(gt)  # this tab's own sequence, not the other's
         assert evaluate_sequence(boxes, gt).auc > AUC_FLOOR
         assert console_errors(driver) == []
+
+
+@pytest.mark.slow
+def test_upload_a_video_of_ones_own_and_track_it(shared, server, driver, tmp_path):
+    """The README's path for a person's own video: upload it, drag the box, track, download."""
+    from selenium.webdriver.common.by import By
+
+    from regtrack.datasets.base import read_boxes
+    from regtrack.datasets.sources import ImageFolderSource
+    from regtrack.evaluation.metrics import evaluate_sequence
+    from regtrack.evaluation.results import read_result
+    from regtrack.viz.overlay import write_video
+
+    folder = shared / "data" / "otb" / SEQUENCE
+    n = 40
+    gt = read_boxes(folder / "groundtruth_rect.txt")[:n]
+    video = tmp_path / "my clip.avi"
+    write_video(video, (f for i, f in zip(range(n), ImageFolderSource(folder), strict=False)))
+    driver.get(server + "/")
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "input[name=tracker]"), 20, "tracker list")
+    driver.find_element(By.ID, "upload-video").send_keys(str(video))
+    wait(driver, lambda d: state(d) == "ready" or error_text(d), 30, "uploaded")
+    assert error_text(driver) == "" and f"{n} frames" in driver.find_element(By.ID, "source-info").text
+    drag_box(driver, gt[0])
+    choose(driver, {"kcf": ""})
+    driver.find_element(By.ID, "start").click()
+    wait(driver, lambda d: state(d) in ("done", "error"), 60, "kcf ends")
+    assert state(driver) == "done", error_text(driver)
+    links = {a.text: a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "#downloads a")}
+    (tmp_path / "kcf.txt").write_bytes(fetch(links["kcf boxes (OTB text)"]))
+    boxes = read_result(tmp_path / "kcf.txt")
+    assert len(boxes) == n and evaluate_sequence(boxes, gt).auc > AUC_FLOOR
+    assert driver.find_element(By.ID, "scores").is_displayed() is False  # a bare video: no ground truth
+    assert console_errors(driver) == []

@@ -209,7 +209,8 @@ async function poll() {
   }
   if (!session || session.id !== id) return;
   session = s;
-  document.body.dataset.state = s.state;
+  const final = FINAL.includes(s.state);
+  if (!final) document.body.dataset.state = s.state;  // a final state once the results are on the page
   $("state").textContent = s.state;
   $("frame-no").textContent = s.latest === null ? "" : `frame ${s.latest + 1}` + (s.total ? ` / ${s.total}` : "");
   $("fps").textContent = Object.entries(s.fps).map(([n, f]) => `${n} ${f.toFixed(1)} fps`).join(", ");
@@ -219,12 +220,12 @@ async function poll() {
   if (following) $("seek").value = $("seek").max;
   $("pause").textContent = s.state === "paused" ? "Resume" : "Pause";
   if (s.error) showError(s.error);
-  const final = FINAL.includes(s.state);
-  if (following && s.tracked > 0 && !loading) {
+  if (following && s.tracked > 0 && (!loading || final)) {
     await showFrame(`/api/sessions/${id}/live.jpg?n=${s.tracked}`);
   }
   if (final) {
     finish(s);
+    document.body.dataset.state = s.state;
   } else {
     pollTimer = setTimeout(poll, POLL_MS);
   }
