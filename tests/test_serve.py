@@ -258,3 +258,19 @@ def test_a_live_source_runs_until_stopped_and_keeps_its_frames(client, clip, mon
     assert np.abs(seen.astype(int) - frames[2]).mean() < 12  # that frame, as the camera gave it (JPEG)
     video = client.get(f"/api/sessions/{sid}/video.mp4")
     assert video.status_code == 200 and len(video.content) > 1000
+
+
+def test_serves_only_its_page_and_what_was_opened(client):
+    """No route reads a path from the request: files are the page's own, or a session's frames
+    and results (a session id is 16 random characters)."""
+    assert client.get("/").status_code == 200 and "regtrack" in client.get("/").text
+    assert client.get("/static/app.js").status_code == 200
+    for probe in ("/static/../app.py", "/static/%2e%2e/app.py", "/static/..%2fapp.py", "/etc/passwd",
+                  "/api/sessions/nosuch/status", "/api/sessions/nosuch/frame/0.jpg"):
+        assert client.get(probe).status_code == 404, probe
+    paths = {r.path for r in client.app.routes}
+    assert paths - {"/static", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"} == {
+        "/", "/api/trackers", "/api/sessions", "/api/sessions/{sid}", "/api/sessions/{sid}/status",
+        "/api/sessions/{sid}/frame/{i}.jpg", "/api/sessions/{sid}/live.jpg", "/api/sessions/{sid}/start",
+        "/api/sessions/{sid}/{action}", "/api/sessions/{sid}/boxes/{name}.txt",
+        "/api/sessions/{sid}/video.mp4", "/api/sessions/{sid}/plot/{kind}.png"}
