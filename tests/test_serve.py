@@ -274,3 +274,19 @@ def test_serves_only_its_page_and_what_was_opened(client):
         "/api/sessions/{sid}/frame/{i}.jpg", "/api/sessions/{sid}/live.jpg", "/api/sessions/{sid}/start",
         "/api/sessions/{sid}/{action}", "/api/sessions/{sid}/boxes/{name}.txt",
         "/api/sessions/{sid}/video.mp4", "/api/sessions/{sid}/plot/{kind}.png"}
+
+
+@pytest.mark.slow
+def test_a_weights_file_reaches_the_tracker(client, folder, clip, shared):
+    """dcfnet has no weights of its own: without a file it is refused in one line, with the
+    authors' DCFNet file it tracks."""
+    frames, gt = clip
+    sid = client.post("/api/sessions", data={"path": str(folder)}).json()["id"]
+    r = client.post(f"/api/sessions/{sid}/start", json={"box": list(gt[0]), "trackers": [{"name": "dcfnet"}]})
+    assert r.status_code == 400 and "needs a weights file" in r.json()["error"]
+    weights = shared / "weights" / "dcfnet" / "DCFNet-net-7-125-2.mat"
+    r = client.post(f"/api/sessions/{sid}/start",
+                    json={"box": list(gt[0]), "trackers": [{"name": "dcfnet", "weights": str(weights)}]})
+    assert r.status_code == 200, r.text
+    s = wait_end(client, sid)
+    assert s["state"] == "done" and s["scores"]["dcfnet"]["auc"] > 0.5
