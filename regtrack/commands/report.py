@@ -14,6 +14,7 @@ CLIP_FRAMES = 60  # two seconds at OTB's 30 fps: enough to see who holds the tar
 
 if TYPE_CHECKING:
     from regtrack.datasets.base import Dataset
+    from regtrack.evaluation.report import TrackerEvaluation
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -105,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_clips(evals: list, dataset: Dataset, out_dir: Path, max_frames: int
+def write_clips(evals: list[TrackerEvaluation], dataset: Dataset, out_dir: Path, max_frames: int
                 ) -> tuple[dict[str, str], dict[str, str]]:
     """One clip per sequence whose frames are on disk, every tracker's box (best AUC first, in the
     overlay's colours) and the ground truth drawn: ``(sequence -> path relative to out_dir,
