@@ -5,6 +5,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from regtrack.errors import RegtrackError
+
+CLIP_FRAMES = 60  # two seconds at OTB's 30 fps: enough to see who holds the target
+
+if TYPE_CHECKING:
+    from regtrack.datasets.base import Dataset
+    from regtrack.evaluation.report import TrackerEvaluation
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -34,12 +44,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-attribute-plots", action="store_true", help="only the overall plots")
     p.add_argument("--json", metavar="FILE", help="write the scores as JSON")
     p.add_argument("--tables", metavar="DIR", help="write report.md, report.json and CSV tables here")
+    p.add_argument("--html", metavar="DIR", help="write one page, DIR/index.html, that opens from disk: the "
+                   "plots overall and per attribute, the ranked tables, a sortable per-sequence table")
+    p.add_argument("--videos", action="store_true", help="with --html: a short clip per sequence with every "
+                   "tracker's box (needs the frames: --root DIR)")
+    p.add_argument("--video-frames", type=int, default=CLIP_FRAMES, metavar="N",
+                   help=f"frames per clip (default {CLIP_FRAMES}, from the first)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     import json
-    from pathlib import Path
 
     from regtrack.datasets.folders import load_dataset
     from regtrack.evaluation.report import (
@@ -79,4 +94,42 @@ def run(args: argparse.Namespace) -> int:
         files = draw_plots(evals, dataset, plots, attributes=not args.no_attribute_plots,
                            eval_type=args.eval_type.upper())
         print(f"wrote {len(files)} plot files (PNG + SVG) to {plots}")
+    if args.html:
+        from regtrack.evaluation.report import write_html
+
+        clips, colours = write_clips(evals, dataset, Path(args.html), args.video_frames) if args.videos \
+            else ({}, {})
+        page = write_html(evals, dataset, args.html, args.invalid, args.eval_type.upper(), clips, colours)
+        print(f"wrote {page} ({len(clips)} clips)")
+    elif args.videos:
+        raise RegtrackError("--videos goes with --html DIR", fix="add --html DIR")
     return 0
+
+
+def write_clips(evals: list[TrackerEvaluation], dataset: Dataset, out_dir: Path, max_frames: int
+                ) -> tuple[dict[str, str], dict[str, str]]:
+    """One clip per sequence whose frames are on disk, every tracker's box (best AUC first, in the
+    overlay's colours) and the ground truth drawn: ``(sequence -> path relative to out_dir,
+    name -> CSS colour)``."""
+    from regtrack.evaluation.report import ranked, result_boxes
+    from regtrack.viz.clips import write_clip
+    from regtrack.viz.overlay import PALETTE
+
+    if max_frames < 1:
+        raise RegtrackError("--video-frames must be at least 1")
+    order = ranked(evals)
+    names = [e.name for e in order] + ["ground truth"]
+    colours = {n: "#{:02x}{:02x}{:02x}".format(*PALETTE[i % len(PALETTE)]) for i, n in enumerate(names)}
+    present, absent = dataset.present()
+    if not len(present):
+        raise RegtrackError(f"no frames on disk for the {len(dataset)} sequences of {dataset.name}",
+                            path=dataset.root, fix="give the folder that holds the sequences: --root DIR")
+    clips = {}
+    for n, seq in present.sequences.items():
+        boxes = {e.name: result_boxes(e.files[n], seq) for e in order if n in e.files}
+        path = write_clip(out_dir / "clips" / f"{n}.webp", seq.images(), boxes, seq.gt, max_frames=max_frames)
+        clips[n] = path.relative_to(out_dir).as_posix()
+    if absent:
+        print(f"regtrack: note: no frames on disk for {len(absent)} sequence(s); no clip for them",
+              file=sys.stderr)
+    return clips, colours

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+
+from regtrack.tracking import overlay, track_frames  # the one frame loop, shared with `regtrack serve`
 
 DEFAULT_TRACKER = "udt"
 """The tracker ``regtrack track`` and ``regtrack demo`` use unless told otherwise (one constant).
@@ -84,32 +83,6 @@ def find_groundtruth(source: str | Path) -> Path | None:
     return None
 
 
-def track_frames(tracker: Any, frames: Iterable[np.ndarray], box: np.ndarray,
-                 on_frame: Callable[[int, np.ndarray, np.ndarray, float], None] | None = None,
-                 max_frames: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Run ``tracker`` from OTB ``box`` on the first of ``frames``; returns ``(boxes N x 4, seconds
-    per frame)``, timing ``init``/``update`` only. ``on_frame(index, frame, box, running_fps)``
-    (index 0-based; the running fps counts the updates, not the one-off ``init``, which also pays
-    for loading compiled code) is called after each frame, e.g. to draw it."""
-    boxes: list[np.ndarray] = []
-    times: list[float] = []
-    for i, frame in enumerate(frames):
-        if max_frames is not None and i >= max_frames:
-            break
-        t0 = time.perf_counter()
-        if i == 0:
-            tracker.init(frame, box)
-            out = np.asarray(box, dtype=np.float64).copy()
-        else:
-            out = np.asarray(tracker.update(frame), dtype=np.float64)
-        times.append(time.perf_counter() - t0)
-        boxes.append(out)
-        if on_frame is not None:
-            fps = (len(times) - 1) / max(sum(times[1:]), 1e-9) if len(times) > 1 else 0.0
-            on_frame(i, frame, out, fps)
-    return np.array(boxes).reshape(-1, 4), np.array(times)
-
-
 def run(args: argparse.Namespace) -> int:
     from regtrack.datasets.base import read_boxes
     from regtrack.datasets.sources import open_source
@@ -163,12 +136,7 @@ def run(args: argparse.Namespace) -> int:
         collected.append(out)
         running[0] = fps
         if writer is not None:
-            from regtrack.viz.overlay import annotate
-
-            shown: dict[str, np.ndarray] = {args.tracker: out}
-            if gt is not None and i < len(gt):
-                shown["ground truth"] = gt[i]
-            writer.write(annotate(frame, shown, frame_number=i + 1, extra=f"{args.tracker} {fps:.0f} fps"))
+            writer.write(overlay(frame, i, {args.tracker: out}, gt, {args.tracker: fps}))
         bar.update(1)
         if i % 10 == 0:
             bar.set_postfix(fps=f"{fps:.1f}")

@@ -14,6 +14,7 @@ holds results for fewer than half of the sequences is taken for another dataset'
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ class TrackerEvaluation:
     per_attribute: dict[str, DatasetScore] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     folder: Path | None = None
+    files: dict[str, Path] = field(default_factory=dict)  # sequence -> the result file scored
 
     @property
     def per_sequence(self) -> dict[str, SequenceScore]:
@@ -90,8 +92,7 @@ def evaluate_tracker(folder: str | Path, dataset: Dataset, invalid: InvalidMode 
             continue
         seq = dataset.sequences[n]
         if eval_type == "ope":
-            boxes = align_result(read_result(found[n]), seq, found[n])
-            scores.append(evaluate_sequence(boxes, seq.gt, invalid=invalid, name=n))
+            scores.append(evaluate_sequence(result_boxes(found[n], seq), seq.gt, invalid=invalid, name=n))
         else:
             scores.append(pooled_score(sequence_runs(found[n], seq), seq, invalid))
     overall = aggregate(scores)
@@ -99,7 +100,12 @@ def evaluate_tracker(folder: str | Path, dataset: Dataset, invalid: InvalidMode 
     for code in dataset.attributes:
         sub = [s for s in scores if code in dataset.sequences[s.name].attributes]
         per_attr[code] = aggregate(sub)
-    return TrackerEvaluation(name or folder.name, overall, per_attr, missing, folder)
+    return TrackerEvaluation(name or folder.name, overall, per_attr, missing, folder, found)
+
+
+def result_boxes(path: Path, seq: Sequence) -> np.ndarray:
+    """One OPE result file's OTB boxes, one row per frame of ``seq`` (as they are scored)."""
+    return align_result(read_result(path), seq, path)
 
 
 def sequence_runs(path: Path, seq: Sequence) -> list[tuple[np.ndarray, int]]:
@@ -278,3 +284,63 @@ def write_tables(evals: list[TrackerEvaluation], dataset: Dataset, out_dir: str 
         p.write_text(_csv(rows))
         written.append(p)
     return written
+
+
+HTML_TEMPLATE = Path(__file__).with_name("report.html")
+
+
+def _finite(value: Any) -> Any:
+    """JSON for a browser: NaN (an attribute no sequence has) becomes null, which JSON.parse reads."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def write_html(evals: list[TrackerEvaluation], dataset: Dataset, out_dir: str | Path, invalid: str = "matlab",
+               eval_type: str = "OPE", clips: dict[str, str] | None = None,
+               colours: dict[str, str] | None = None) -> Path:
+    """``out_dir/index.html``: one page that opens from disk (no server) with the success and
+    precision plots overall and per attribute (PNG files in ``out_dir/plots``), the ranked tables,
+    and a per-sequence table (attribute flags, every tracker's AUC and P@20) sortable by any column.
+    Its numbers are :func:`to_json`'s, embedded as they are; ``clips`` (sequence -> path relative
+    to ``out_dir``) adds the side-by-side clips, ``colours`` (tracker -> CSS colour) their legend.
+    The page is :data:`HTML_TEMPLATE` with its title and data filled in."""
+    from regtrack.evaluation.plots import draw_plots
+
+    out_dir = Path(out_dir)
+    plot_files = draw_plots(evals, dataset, out_dir / "plots", attributes=bool(dataset.attributes),
+                            formats=("png",), eval_type=eval_type)
+    plots: dict[str, dict[str, str]] = {}
+    for p in plot_files:  # plots/success_overall.png, plots/precision_IV.png ...
+        kind, _, key = p.stem.partition("_")
+        plots.setdefault(key, {})[kind] = p.relative_to(out_dir).as_posix()
+    counts = dataset.attribute_counts()
+    title = f"{dataset.name}: {len(dataset)} sequences, {eval_type.upper()}"
+    data = {
+        "title": title,
+        "protocol": "Success: IoU > t over t = 0:0.05:1, AUC = the mean of the 21 values. Precision: centre "
+                    f"error <= 20 px. First frame: ground truth. Invalid ground truth: {invalid}. "
+                    "Dataset scores average the per-sequence curves (the OTB toolkit's perfPlot.m).",
+        "trackers": to_json(evals, dataset, invalid),
+        "ranked": [e.name for e in ranked(evals)],
+        "attributes": [{"code": a, "name": dataset.attribute_names.get(a, a), "count": counts.get(a, 0)}
+                       for a in dataset.attributes],
+        "sequences": [{"name": n, "frames": len(seq), "attributes": list(seq.attributes)}
+                      for n, seq in dataset.sequences.items()],
+        "plots": plots,
+        "clips": clips or {},
+        "colours": colours or {},
+    }
+    payload = json.dumps(_finite(data), separators=(",", ":"), allow_nan=False)
+    payload = payload.replace("</", "<\\/").replace("<!--", "<\\u0021--")  # stays inside its <script>
+    page = HTML_TEMPLATE.read_text(encoding="utf-8")
+    page = page.replace("{{title}}", html.escape(title)).replace("{{data}}", payload)
+    from regtrack.fileio import atomic_write
+
+    path = out_dir / "index.html"
+    atomic_write(path, page)
+    return path
