@@ -91,7 +91,9 @@ def test_tracks_a_real_sequence(shared) -> None:  # noqa: ANN001
     assert tracker.init_training.iterations <= 30 and tracker.timings["updates"] > 0
 
 
-FAST = ["--param", "input_scale=0.5", "--param", "backbone_dtype=bfloat16"]
+# small windows, one augmented copy: the commands' paths at a fraction of the paper's cost
+FAST = ["--param", "input_scale=0.5", "--param", "backbone_dtype=bfloat16", "--param", "min_window=100",
+        "--param", "blur_sigmas=1", "--param", "flips=0", "--param", "buffer_size=2"]
 
 
 def _show(args: list[str]):  # noqa: ANN202
@@ -108,15 +110,15 @@ def test_show_convergence_and_imbalance_write_pictures(shared, tmp_path) -> None
     import cv2
 
     seq = str(shared / "data/otb/Football1")
-    run = _show(["convergence", seq, "--iterations", "5", "--losses", "l2,shrinkage", "--out",
+    run = _show(["convergence", seq, "--iterations", "3", "--losses", "l2,shrinkage", "--out",
                  str(tmp_path / "conv.png"), *FAST])
     assert run.returncode == 0, run.stderr
     assert "Football1" in run.stdout and "iterations to reach 0.03" in run.stdout
     assert cv2.imread(str(tmp_path / "conv.png")) is not None
-    run = _show(["imbalance", seq, "--frames", "3", "--out", str(tmp_path / "imb.png"), *FAST])
+    run = _show(["imbalance", seq, "--frames", "2", "--out", str(tmp_path / "imb.png"), *FAST])
     assert run.returncode == 0, run.stderr
     assert "l2" in run.stdout and "shrinkage" in run.stdout and "samples under 0.2" in run.stdout
     img = cv2.imread(str(tmp_path / "imb.png"))
     assert img is not None and img.shape[1] > 2 * img.shape[0]
-    bad = _show(["convergence", seq, "--losses", "l1"])
+    bad = _show(["convergence", seq, "--losses", "l1", *FAST])
     assert bad.returncode == 2 and "regtrack: error" in bad.stderr and "Traceback" not in bad.stderr

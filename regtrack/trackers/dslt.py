@@ -280,11 +280,14 @@ class DSLTTracker(Tracker):
         self.motion_prior = centred_label(*self.res_hw, tuple(p.motion_sigma_factor * kernel))
         self.head = DSLTHead(tuple(kernel), reduced=p.reduced_channels,
                              residual=tuple(p.feature_residual), seed=p.seed).to(self.device)
-        # my_data_augmentation.m: 5x5 Gaussian blurs and mirrored copies, one drawn per iteration
-        augmented = [cv2.GaussianBlur(patch, (5, 5), s) for s in p.blur_sigmas] + [patch[:, ::-1]] * p.flips
-        augmented = augmented or [patch]
-        a4, a5 = self._features(np.stack([np.ascontiguousarray(a) for a in augmented]))
-        draws = np.random.default_rng(p.seed).integers(0, len(augmented), p.init_iterations)
+        # my_data_augmentation.m: 5x5 Gaussian blurs and `flips` copies of the mirrored window, one
+        # drawn per iteration (the mirrored copies share one network pass)
+        unique = [cv2.GaussianBlur(patch, (5, 5), s) for s in p.blur_sigmas]
+        if p.flips or not unique:
+            unique.append(np.ascontiguousarray(patch[:, ::-1]) if p.flips else patch)
+        a4, a5 = self._features(np.stack(unique))
+        choices = np.minimum(np.arange(max(len(p.blur_sigmas) + p.flips, 1)), len(unique) - 1)
+        draws = choices[np.random.default_rng(p.seed).integers(0, len(choices), p.init_iterations)]
         start = time.process_time()
         self.init_training = train_head(
             self.head, lambda it: (a4[draws[it]][None], a5[draws[it]][None]), self.label, loss=self.loss,
