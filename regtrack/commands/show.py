@@ -46,9 +46,12 @@ def run_features(args: argparse.Namespace) -> int:
     from regtrack.commands.track import find_groundtruth, parse_box
     from regtrack.datasets.sources import open_source
     from regtrack.errors import RegtrackError
+    from regtrack.fileio import check_output_path
     from regtrack.trackers.base import create_tracker, parse_overrides
     from regtrack.viz.features import render_feature_figure
 
+    check_output_path(args.out, option="--out")
+    source = open_source(args.source)  # a missing source is the first error, not a missing box
     if args.box:
         box = parse_box(args.box)
     else:
@@ -58,7 +61,7 @@ def run_features(args: argparse.Namespace) -> int:
                                 fix="give the target's first-frame box: --box x,y,w,h")
         from regtrack.datasets.base import read_boxes
 
-        box = read_boxes(gt)[0]
+        box = read_boxes(gt, what="ground-truth file")[0]
     if args.frame < 0:
         raise RegtrackError(f"--frame {args.frame} is negative", fix="frames are counted from 0")
     params = parse_overrides("hcf", args.param)
@@ -66,7 +69,7 @@ def run_features(args: argparse.Namespace) -> int:
     if args.weights:
         params["weights"] = args.weights
     tracker = create_tracker("hcf", params)
-    frames = iter(open_source(args.source))
+    frames = iter(source)
     try:
         first = next(frames)
     except StopIteration:
