@@ -44,12 +44,12 @@ class DSSTParams:
                                        doc="translation label sigma = sqrt(w h) x factor")
     lam: float = hyper(1e-2, gt=0, le=1e3, doc="regularisation lambda of both filters (eq. 4)")
     learning_rate: float = hyper(0.025, ge=0, le=1, doc="learning rate eta of both filters (eq. 5)")
-    n_scales: int = hyper(33, ge=1, le=257, doc="number of scales S of the scale filter")
+    n_scales: int = hyper(33, ge=1, le=99, doc="number of scales S of the scale filter")
     scale_step: float = hyper(1.02, gt=1, le=2, doc="scale factor a between neighbouring scales")
     scale_sigma_factor: float = hyper(0.25, gt=0, le=10, doc="scale label sigma = S / sqrt(33) x factor")
-    scale_model_max_area: float = hyper(512.0, ge=16, le=1e5,
+    scale_model_max_area: float = hyper(512.0, ge=16, le=4096,
                                         doc="scale patches are resized to at most this area (px)")
-    translation_model_max_area: float | None = hyper(None, ge=16, le=1e7,
+    translation_model_max_area: float | None = hyper(None, ge=16, le=1e6,
                                                      doc="cap on the window area (fDSST); none = the paper")
     subpixel: bool = hyper(False, doc="parabolic sub-pixel translation peak (not in the paper)")
     min_cells: int = hyper(16, ge=0, le=1024,

@@ -84,12 +84,12 @@ class HCFParams:
     subpixel: bool = hyper(True, doc="sub-cell peak of the fused response")
     # scale: DSST 1-D filter (CF2 cf_scale/init_scale_para.m)
     scale: bool = hyper(True, doc="estimate the scale with DSST's 1-D scale filter")
-    n_scales: int = hyper(33, ge=1, le=257, doc="number of scales of the scale filter")
+    n_scales: int = hyper(33, ge=1, le=99, doc="number of scales of the scale filter")
     scale_step: float = hyper(1.02, gt=1, le=2, doc="scale factor between neighbouring scales")
     scale_sigma_factor: float = hyper(0.25, gt=0, le=10, doc="scale label sigma = S / sqrt(33) x factor")
     scale_lam: float = hyper(0.01, gt=0, le=1e3, doc="regularisation lambda of the scale filter")
     scale_interp_factor: float = hyper(0.01, ge=0, le=1, doc="learning rate of the scale filter")
-    scale_model_max_area: float = hyper(512.0, ge=16, le=1e5,
+    scale_model_max_area: float = hyper(512.0, ge=16, le=4096,
                                         doc="scale patches are resized to at most this area")
     # HCFT* long-term memory filter and re-detection (tracker_HCFTstar.m)
     long_term: bool = hyper(False, doc="HCFT*: long-term memory filter and re-detection")

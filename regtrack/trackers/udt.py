@@ -67,14 +67,14 @@ class UDTParams:
 
     weights: str | None = hyper(None,
                                 doc="weights file; none = our own (regtrack/data/udt_regtrack.pth)")
-    input_size: int = hyper(125, ge=16, le=1024, doc="net input, pixels (init_UDT.m)")
+    input_size: int = hyper(125, ge=16, le=512, doc="net input, pixels (init_UDT.m)")
     padding: float = hyper(1.8, ge=0, le=20,
                            doc="window = (1 + padding) x target (run_UDT.m, commit 77ef59c)")
     lam: float = hyper(1e-4, gt=0, le=1e3, doc="ridge regulariser lambda (UDT eq. 1)")
     output_sigma_factor: float = hyper(0.1, gt=0, le=10,
                                        doc="label sigma = sqrt(prod(input/(1+padding))) x factor")
     interp_factor: float = hyper(0.01, ge=0, le=1, doc="model learning rate (0: never update)")
-    num_scales: int = hyper(3, ge=1, le=15, doc="scales searched per frame (run_UDT.m: 3)")
+    num_scales: int = hyper(3, ge=1, le=9, doc="scales searched per frame (run_UDT.m: 3)")
     scale_step: float = hyper(1.015, gt=1, le=2, doc="scale factor between neighbouring scales")
     scale_penalty: float = hyper(1.2, gt=0, le=10,
                                  doc="multiplies the non-centre scales' peaks (run_UDT.m; >1 as published)")
