@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import regtrack.commands.track as track_command
+import regtrack.trackers.base as tracker_base
 from regtrack.cli import main
 from regtrack.datasets.base import read_boxes
 from regtrack.datasets.folders import load_dataset
@@ -22,7 +23,7 @@ from regtrack.demo import synthetic_sequence
 from regtrack.errors import RegtrackError
 from regtrack.evaluation.results import format_boxes
 from regtrack.fileio import check_output_path, partial_path
-from regtrack.trackers.base import Tracker, available_trackers, register_tracker, tracker_class
+from regtrack.trackers.base import Tracker, available_trackers, tracker_class
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +114,6 @@ def test_eval_report_demo_check_their_outputs_first(seq, tmp_path, capsys, argv)
     _one_error(capsys, "a_file")
 
 
-@register_tracker("_fails_on_frame_5")
 class _FailsLater(Tracker):
     """A tracker that breaks on frame 5 (returns NaN): the run must keep frames 1-4."""
 
@@ -127,7 +127,8 @@ class _FailsLater(Tracker):
         return self.box + (np.nan if self.n == 5 else 0.0)
 
 
-def test_a_failing_run_keeps_its_boxes_and_never_replaces_outputs(seq, tmp_path, capsys):
+def test_a_failing_run_keeps_its_boxes_and_never_replaces_outputs(seq, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(tracker_base._REGISTRY, _FailsLater.name, _FailsLater)  # for this test only
     save, video = tmp_path / "boxes.txt", tmp_path / "video.mp4"
     save.write_text("the old boxes\n")
     video.write_bytes(b"the old video")

@@ -103,8 +103,8 @@ class UDTParams:
     # passes a frame. Off: every scale through the net, as run_UDT.m does; it is also off when
     # scale_penalty <= 1 (DCFNet), where the centre usually wins.
     lazy_centre_scale: bool = hyper(True, doc="estimate the centre scale's peak before running the net on it")
-    centre_check_margin: float = hyper(0.88, gt=0, le=1,
-                                       doc="run the centre crop if its estimate reaches this x the side peak")
+    centre_check_margin: float = hyper(
+        0.88, ge=0, le=1, doc="run the centre crop if its estimate reaches this x the side peak; 0: always")
     # Re-use the chosen scale's search features, moved by the (whole-pixel) displacement, for the
     # model update instead of cropping and running the net again (run_UDT.m does the latter).
     # The new patch is exactly the search patch moved by whole pixels, so only a border strip
