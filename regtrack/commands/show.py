@@ -50,6 +50,9 @@ def run_features(args: argparse.Namespace) -> int:
     from regtrack.trackers.base import create_tracker, parse_overrides
     from regtrack.viz.features import render_feature_figure
 
+    if Path(args.out).suffix.lower() not in (".png", ".jpg", ".jpeg", ".pdf", ".svg"):
+        raise RegtrackError(f"--out {args.out}: a picture is written as .png, .jpg, .pdf or .svg",
+                            fix="e.g. --out features.png")
     check_output_path(args.out, option="--out")
     source = open_source(args.source)  # a missing source is the first error, not a missing box
     if args.box:
