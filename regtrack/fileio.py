@@ -52,13 +52,17 @@ def check_output_path(path: str | Path, *, option: str = "output", folder: bool 
         raise RegtrackError(f"{option}: cannot create the folder {where}, a file of that name is in the way",
                             path=path, fix="choose another path") from None
     except OSError as err:
-        reason = {errno.ENOTDIR: "a part of the path is a file, not a folder",
-                  errno.EROFS: "the file system is read-only",
-                  errno.EACCES: "permission denied", errno.EPERM: "permission denied",
-                  errno.ENOSPC: "the disk is full"}.get(err.errno, err.strerror or str(err))
-        raise RegtrackError(f"{option}: cannot write in {where} ({reason})", path=path,
+        raise RegtrackError(f"{option}: cannot write in {where} ({_reason(err)})", path=path,
                             fix="choose a folder you can write to") from None
     return path
+
+
+def _reason(err: OSError) -> str:
+    return {errno.ENOTDIR: "a part of the path is a file, not a folder",
+            errno.EISDIR: "a folder of that name is in the way",
+            errno.EROFS: "the file system is read-only",
+            errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+            errno.ENOSPC: "the disk is full"}.get(err.errno, err.strerror or str(err))
 
 
 def partial_path(path: str | Path) -> Path:
@@ -93,11 +97,19 @@ def commit(tmp: str | Path, path: str | Path) -> None:
 @contextmanager
 def atomic_path(path: str | Path, keep_suffix: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on a clean exit it replaces ``path`` atomically,
-    on an exception it is removed and ``path`` is left as it was."""
-    tmp = temp_beside(path, keep_suffix)
+    on an exception it is removed and ``path`` is left as it was. A failure of the operating
+    system (a folder in the way, the disk full, no permission) is a one-line
+    :class:`RegtrackError` naming ``path``."""
+    try:
+        tmp = temp_beside(path, keep_suffix)
+    except OSError as err:
+        raise RegtrackError(f"cannot write this file ({_reason(err)})", path=path) from None
     try:
         yield tmp
         commit(tmp, path)
+    except OSError as err:
+        raise RegtrackError(f"cannot write this file ({_reason(err)})", path=path,
+                            fix="move what is in the way, or free some space") from None
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -114,6 +114,19 @@ def test_eval_report_demo_check_their_outputs_first(seq, tmp_path, capsys, argv)
     _one_error(capsys, "a_file")
 
 
+def test_eval_results_folder_and_files_in_the_way_are_one_line(seq, tmp_path, capsys):
+    out = tmp_path / "res"
+    out.mkdir()
+    (out / "static").write_text("a file where the tracker's folder goes")
+    argv = ["eval", "--tracker", "static", "--root", str(seq), "--out", str(out), "--no-progress"]
+    assert main(argv) == 2
+    _one_error(capsys, "must be a folder")
+    (out / "static").unlink()
+    (out / "static" / "params.json").mkdir(parents=True)
+    assert main(argv) == 2
+    _one_error(capsys, "params.json: cannot write this file (a folder of that name is in the way)")
+
+
 class _FailsLater(Tracker):
     """A tracker that breaks on frame 5 (returns NaN): the run must keep frames 1-4."""
 

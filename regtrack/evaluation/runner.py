@@ -347,8 +347,9 @@ def run_dataset(tracker: str, dataset: Dataset, out_dir: str | Path, params: dic
     folder = name or tracker
     if eval_type.lower() != "ope":
         folder += "_" + eval_type.upper()
-    out = Path(out_dir) / folder
-    out.mkdir(parents=True, exist_ok=True)
+    from regtrack.fileio import check_output_path
+
+    out = check_output_path(Path(out_dir) / folder, option="the results folder", folder=True)
     from regtrack import __version__
 
     _check_params(out, {"tracker": tracker, "params": used_dict, "overrides": params,
