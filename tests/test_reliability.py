@@ -327,6 +327,13 @@ def test_messages_point_the_right_way(seq, tmp_path, capsys):
     assert "box" not in line.split("(")[0]
 
 
+def test_options_that_would_be_ignored_are_refused(seq, tmp_path, capsys):
+    for extra in (["--subset", "OTB2013"], ["--anno-dir", str(tmp_path)]):
+        assert main(["eval", "--tracker", "static", "--root", str(seq), "--out", str(tmp_path / "o"),
+                     "--no-progress", *extra]) == 2
+        _one_error(capsys, "need the dataset's description (--annotations)")
+
+
 def test_train_help_is_plain_text(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])

@@ -129,4 +129,7 @@ def load_dataset(root: str | Path | None = None, annotations: str | Path | None 
     if root is None:
         raise RegtrackError("give a dataset root folder or an annotations file",
                             fix="e.g. --root ../shared/data/otb --annotations OTB100.json")
+    if subset is not None or official_anno is not None:  # they would be ignored: say so
+        raise RegtrackError("--subset and --anno-dir need the dataset's description (--annotations)",
+                            fix="add --annotations OTB100.json, or leave them out to scan the folder")
     return load_folder_dataset(root)

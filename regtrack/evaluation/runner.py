@@ -394,8 +394,8 @@ def run_dataset(tracker: str, dataset: Dataset, out_dir: str | Path, params: dic
             import multiprocessing
 
             ctx = multiprocessing.get_context("spawn")  # safe with torch/OpenCV threads in the parent
-            pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                                       initargs=(os.getpid(),))
+            pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=ctx,
+                                       initializer=_worker_init, initargs=(os.getpid(),))
             pending = {pool.submit(run_task, tracker, params, t): t.stem for t in todo}
             try:
                 while pending:
