@@ -334,6 +334,17 @@ def test_options_that_would_be_ignored_are_refused(seq, tmp_path, capsys):
         _one_error(capsys, "need the dataset's description (--annotations)")
 
 
+def test_training_and_demo_numbers_have_ranges_too(seq, tmp_path, capsys):
+    cases = ((["--epochs", "0"], "epochs=0 must be >= 1"), (["--batch-size", "0"], "batch_size=0"),
+             (["--lr", "-1", "1e-5"], "lr_start=-1.0 must be > 0"))
+    for extra, match in cases:
+        assert main(["train", "udt", "--videos", str(seq.parent), "--out", str(tmp_path / "w.pth"),
+                     *extra]) == 2
+        _one_error(capsys, match)
+    assert main(["demo", "--seed", "-1", "--out", str(tmp_path / "d")]) == 2
+    _one_error(capsys, "negative")
+
+
 def test_train_help_is_plain_text(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])

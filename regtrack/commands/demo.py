@@ -37,6 +37,10 @@ def run(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     params = parse_overrides(args.tracker, args.param)
+    if args.seed < 0:
+        from regtrack.errors import RegtrackError
+
+        raise RegtrackError(f"--seed {args.seed} is negative", fix="give 0 or a positive number")
     check_output_path(args.out, option="--out", folder=True)
     result = run_demo(args.out, args.tracker, args.seed, params)
     print(f"{args.tracker} on the demo clip: AUC {result.auc:.3f}, precision@20px {result.precision:.3f}, "

@@ -91,6 +91,9 @@ def run(args: argparse.Namespace) -> int:
         changes["matconvnet_grad_scale"] = False
     cfg = dataclasses.replace(cfg, **changes)
     from regtrack.fileio import check_output_path
+    from regtrack.trackers.base import check_params
+
+    check_params(cfg, "train udt")  # epochs, batch size, rates: in range before any work
 
     check_output_path(args.out, option="--out")  # before hours of training, not after
     tune_allocator()
