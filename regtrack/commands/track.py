@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from regtrack.core.box import check_tracked_box
 from regtrack.errors import RegtrackError
 
 DEFAULT_TRACKER = "udt"
@@ -110,24 +111,13 @@ def track_frames(tracker: Any, frames: Iterable[np.ndarray], box: np.ndarray,
             raise RegtrackError(f"{getattr(tracker, 'name', 'the tracker')} failed on frame {i + 1}: "
                                 f"{type(err).__name__}: {err}",
                                 fix="try other --param values; the boxes tracked so far are kept") from err
-        check_tracked_box(out, i, getattr(tracker, "name", "the tracker"))
+        check_tracked_box(out, i, getattr(tracker, "name", "the tracker"))  # never a NaN box written
         times.append(time.perf_counter() - t0)
         boxes.append(out)
         if on_frame is not None:
             fps = (len(times) - 1) / max(sum(times[1:]), 1e-9) if len(times) > 1 else 0.0
             on_frame(i, frame, out, fps)
     return np.array(boxes).reshape(-1, 4), np.array(times)
-
-
-def check_tracked_box(box: np.ndarray, index: int, tracker: str = "the tracker") -> None:
-    """A tracker's output for frame ``index`` (0-based) must be four finite numbers with a positive
-    size; anything else is a one-line :class:`RegtrackError`, so a NaN box is never written."""
-    box = np.asarray(box, dtype=np.float64).reshape(-1)
-    if box.size != 4 or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
-        raise RegtrackError(f"{tracker} gave the box {box.tolist()} on frame {index + 1}, not four finite "
-                            "numbers of positive size",
-                            fix="its parameters may be outside their useful range (regtrack track --list); "
-                            "the boxes tracked so far are kept")
 
 
 def run(args: argparse.Namespace) -> int:

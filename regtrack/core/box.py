@@ -66,6 +66,19 @@ def check_init_box(box: Sequence[float] | np.ndarray, image_shape: tuple[int, ..
     return arr
 
 
+def check_tracked_box(box: Sequence[float] | np.ndarray, index: int,
+                      tracker: str = "the tracker") -> np.ndarray:
+    """A tracker's output for frame ``index`` (0-based) must be four finite numbers with a positive
+    size; anything else is a one-line :class:`RegtrackError`, so a NaN box is never written."""
+    arr = np.asarray(box, dtype=np.float64).reshape(-1)
+    if arr.size != 4 or not np.all(np.isfinite(arr)) or arr[2] <= 0 or arr[3] <= 0:
+        raise RegtrackError(f"{tracker} gave the box {arr.tolist()} on frame {index + 1}, not four finite "
+                            "numbers of positive size",
+                            fix="its parameters may be outside their useful range (regtrack track --list); "
+                            "the boxes tracked so far are kept")
+    return arr
+
+
 def clamp_box_size(size: np.ndarray, image_shape: tuple[int, ...], min_size: float = 2.0) -> np.ndarray:
     """Keep a tracker's target size between ``min_size`` pixels and the image size."""
     H, W = image_shape[:2]

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from regtrack.core.box import check_tracked_box
 from regtrack.datasets.base import Dataset, Sequence
 from regtrack.errors import RegtrackError
 from regtrack.evaluation.results import first_frame_number, read_boxes, write_result
@@ -264,10 +265,7 @@ def run_task(tracker: str, params: dict[str, Any], task: Task) -> dict[str, Any]
         image = read_image(task.frames[i])  # a missing frame fails the sequence, naming the file
         t0 = time.perf_counter()
         try:
-            new = np.asarray(trk.update(image), dtype=np.float64).reshape(-1)
-            if new.size != 4 or not np.all(np.isfinite(new)):
-                raise ValueError(f"update returned {new.tolist()}, not four finite numbers")
-            box = new
+            box = check_tracked_box(trk.update(image), i, tracker)
         except Exception as err:  # noqa: BLE001 - one bad frame must not kill the run
             errors += 1
             if not first_error:
