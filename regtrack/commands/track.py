@@ -111,8 +111,8 @@ def track_frames(tracker: Any, frames: Iterable[np.ndarray], box: np.ndarray,
             raise RegtrackError(f"{getattr(tracker, 'name', 'the tracker')} failed on frame {i + 1}: "
                                 f"{type(err).__name__}: {err}",
                                 fix="try other --param values; the boxes tracked so far are kept") from err
-        check_tracked_box(out, i, getattr(tracker, "name", "the tracker"))  # never a NaN box written
         times.append(time.perf_counter() - t0)
+        check_tracked_box(out, i, getattr(tracker, "name", "the tracker"))  # never a NaN box written
         boxes.append(out)
         if on_frame is not None:
             fps = (len(times) - 1) / max(sum(times[1:]), 1e-9) if len(times) > 1 else 0.0
