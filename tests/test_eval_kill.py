@@ -49,10 +49,10 @@ def _group_alive(pgid: int) -> bool:
 
 
 @pytest.mark.timeout(240)
+# SIGKILL with one worker (no worker process) is test_runner.py::test_kill_and_resume.
 @pytest.mark.parametrize("sig,workers,to_group", [(signal.SIGINT, 1, True), (signal.SIGINT, 2, True),
-                                                  (signal.SIGINT, 2, False), (signal.SIGKILL, 1, False),
-                                                  (signal.SIGKILL, 2, False)],
-                         ids=["int-1-ctrl_c", "int-2-ctrl_c", "int-2-parent", "kill-1", "kill-2"])
+                                                  (signal.SIGINT, 2, False), (signal.SIGKILL, 2, False)],
+                         ids=["int-1-ctrl_c", "int-2-ctrl_c", "int-2-parent", "kill-2"])
 def test_killing_eval_leaves_no_process_and_loses_nothing(dataset, tmp_path, sig, workers, to_group):
     out = tmp_path / "res"
     cmd = [sys.executable, "-m", "regtrack", "eval", "--tracker", "static", "--root", str(dataset),
