@@ -17,12 +17,12 @@ import pytest
 from regtrack.demo import synthetic_sequence
 from regtrack.evaluation.results import format_boxes, read_result
 
-N_SEQ, N_FRAMES = 5, 5000
+N_SEQ, N_FRAMES = 5, 8000
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    """Five sequences sharing one 5000-frame 64 x 48 clip (linked): seconds each for the
+    """Five sequences sharing one 8000-frame 64 x 48 clip (linked): seconds each for the
     static tracker, which reads every frame (the light tracker keeps the workers' start-up short)."""
     root = tmp_path_factory.mktemp("killdata")
     frames, gt = synthetic_sequence([[30.0, 24.0]], [[16.0, 12.0]], frame_size=(64, 48))
@@ -68,7 +68,7 @@ def test_killing_eval_leaves_no_process_and_loses_nothing(dataset, tmp_path, sig
     t0 = time.time()
     _, err = proc.communicate(timeout=60)
     exited = time.time() - t0
-    gone = time.time() + 3  # the kernel kills the workers with their parent: not a sequence later
+    gone = time.time() + 10  # the kernel kills the workers with their parent, not a sequence later
     while _group_alive(proc.pid) and time.time() < gone:
         time.sleep(0.05)
     assert not _group_alive(proc.pid), "a worker outlived eval"
@@ -80,8 +80,8 @@ def test_killing_eval_leaves_no_process_and_loses_nothing(dataset, tmp_path, sig
         assert proc.returncode == 130, err
         assert "Traceback" not in err and "finished work is saved" in err
         # It stops the workers instead of waiting for the sequences they are on (each takes
-        # seconds; before, the parent waited for them and then dropped their results).
-        assert exited < 2.0, exited
+        # several seconds; before, the parent waited for them and then dropped their results).
+        assert exited < 4.0, exited
     if workers == 1:
         return
     # resuming skips exactly the finished sequences (nothing finished is redone or lost)

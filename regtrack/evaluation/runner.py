@@ -230,10 +230,32 @@ def _worker_init(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="regtrack-parent-watch").start()
 
 
+_PREVIOUS_SIGINT: list[Any] = []
+
+
+def _catch_interrupt(restore: bool = False) -> threading.Event:
+    """While workers run, Ctrl-C only sets the returned event, which the driver loop checks
+    between waits: a KeyboardInterrupt raised inside ``concurrent.futures.wait`` could leave a
+    future's lock held and the pool's manager thread (joined at exit) blocked on it. Outside the
+    main thread signals cannot be caught, and Ctrl-C stays the plain KeyboardInterrupt."""
+    event = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        return event
+    if restore:
+        if _PREVIOUS_SIGINT:
+            signal.signal(signal.SIGINT, _PREVIOUS_SIGINT.pop())
+        return event
+    _PREVIOUS_SIGINT.append(signal.signal(signal.SIGINT, lambda signum, frame: event.set()))
+    return event
+
+
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
     """Stop a pool now: cancel what has not started and kill the workers (the sequences they were
     on are lost anyway, and waiting could take minutes)."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
+    call_queue = getattr(pool, "_call_queue", None)
+    if call_queue is not None:  # its feeder thread may be blocked writing a task (the frame list
+        call_queue.cancel_join_thread()  # is larger than a pipe) that no worker will read now
     pool.shutdown(wait=False, cancel_futures=True)
     for proc in processes:
         if proc.is_alive():
@@ -395,13 +417,16 @@ def run_dataset(tracker: str, dataset: Dataset, out_dir: str | Path, params: dic
             pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=ctx,
                                        initializer=_worker_init, initargs=(os.getpid(),))
             pending = {pool.submit(run_task, tracker, params, t): t.stem for t in todo}
+            interrupted = _catch_interrupt()
             try:
                 while pending:
-                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    finished, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
                     for fut in finished:
                         stem = pending.pop(fut)
                         err = fut.exception()
                         finish(by_stem[stem], None if err else fut.result(), err)
+                    if interrupted.is_set():
+                        raise KeyboardInterrupt
             except BaseException:
                 # Ctrl-C (or an error writing): keep every run that has finished, then stop the
                 # workers at once instead of waiting for the sequences they are on.
@@ -410,6 +435,8 @@ def run_dataset(tracker: str, dataset: Dataset, out_dir: str | Path, params: dic
                         finish(by_stem[stem], fut.result(), None)
                 _stop_workers(pool)
                 raise
+            finally:
+                _catch_interrupt(restore=True)
             pool.shutdown()
         else:
             for t in todo:
