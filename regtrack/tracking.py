@@ -17,6 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from regtrack.core.box import check_tracked_box
+from regtrack.errors import RegtrackError
+
 
 @dataclass
 class TrackedFrame:
@@ -44,12 +47,20 @@ def track_many(trackers: Mapping[str, Any], frames: Iterable[np.ndarray], box: n
             break
         for name, tracker in trackers.items():
             t0 = time.perf_counter()
-            if i == 0:
-                tracker.init(frame, start)
-                out = start.copy()
-            else:
-                out = np.asarray(tracker.update(frame), dtype=np.float64)
+            try:
+                if i == 0:
+                    tracker.init(frame, start)
+                    out = start.copy()
+                else:
+                    out = np.asarray(tracker.update(frame), dtype=np.float64)
+            except RegtrackError:
+                raise
+            except Exception as err:  # noqa: BLE001 - one line naming the frame, not a traceback
+                raise RegtrackError(f"{getattr(tracker, 'name', name)} failed on frame {i + 1}: "
+                                    f"{type(err).__name__}: {err}",
+                                    fix="try other --param values; the boxes so far are kept") from err
             times[name].append(time.perf_counter() - t0)
+            check_tracked_box(out, i, getattr(tracker, "name", name))  # never a NaN box written
             boxes[name].append(out)
         if on_frame is not None:
             on_frame(TrackedFrame(i, frame, {n: b[-1] for n, b in boxes.items()},

@@ -146,7 +146,7 @@ def test_bad_ground_truth_line_names_file_and_line(tmp_path):
     with pytest.raises(RegtrackError, match=r"groundtruth_rect.txt:2: not a line of numbers"):
         load_dataset(tmp_path)
     (seq / "groundtruth_rect.txt").write_text("1,2,3,4\n" * 5)
-    with pytest.raises(RegtrackError, match="5 boxes but only 3 images"):
+    with pytest.raises(RegtrackError, match="5 boxes but only 3 frames"):
         load_dataset(tmp_path)
 
 

@@ -42,10 +42,10 @@ def test_image_folder_otb_layout(shared):
 
 
 def test_natural_order(tmp_path):
-    for i in (10, 2, 1):
+    for i in (10, 2, 1, 3, 4, 5, 6, 7, 8, 9):
         cv2.imwrite(str(tmp_path / f"{i}.png"), np.full((3, 3), i, np.uint8))
     src = open_source(str(tmp_path))
-    assert [int(f[0, 0, 0]) for f in src] == [1, 2, 10]
+    assert [int(f[0, 0, 0]) for f in src] == list(range(1, 11))  # 10 after 9, not after 1
 
 
 def test_video_file(tmp_path):

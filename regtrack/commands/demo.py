@@ -32,10 +32,17 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from regtrack.demo import run_demo
+    from regtrack.fileio import check_output_path
     from regtrack.trackers.base import parse_overrides
 
     start = time.perf_counter()
-    result = run_demo(args.out, args.tracker, args.seed, parse_overrides(args.tracker, args.param))
+    params = parse_overrides(args.tracker, args.param)
+    if args.seed < 0:
+        from regtrack.errors import RegtrackError
+
+        raise RegtrackError(f"--seed {args.seed} is negative", fix="give 0 or a positive number")
+    check_output_path(args.out, option="--out", folder=True)
+    result = run_demo(args.out, args.tracker, args.seed, params)
     print(f"{args.tracker} on the demo clip: AUC {result.auc:.3f}, precision@20px {result.precision:.3f}, "
           f"{result.fps:.1f} fps (tracker only)")
     print(f"video: {result.video}")

@@ -39,12 +39,19 @@ def run(args: argparse.Namespace) -> int:
     from regtrack.datasets.folders import load_dataset
     from regtrack.errors import RegtrackError
     from regtrack.evaluation.runner import evaluate_runs, run_dataset
+    from regtrack.fileio import check_output_path
     from regtrack.trackers.base import parse_overrides
 
+    if args.workers < 1:
+        raise RegtrackError(f"--workers {args.workers} must be at least 1")
     params = parse_overrides(args.tracker, args.param)
+    check_output_path(args.out, option="--out", folder=True)
     dataset = load_dataset(args.root, args.annotations, subset=args.subset, official_anno=args.anno_dir)
     if args.sequences:
         dataset = dataset.select([s for s in args.sequences.split(",") if s.strip()])
+    else:
+        for folder, problem in dataset.broken.items():
+            print(f"regtrack: note: {folder} left out: {problem}", file=sys.stderr)
     present, absent = dataset.present()
     for note in dataset.notes:
         print(f"regtrack: note: {note}", file=sys.stderr)

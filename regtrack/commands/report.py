@@ -64,7 +64,16 @@ def run(args: argparse.Namespace) -> int:
         to_json,
         write_tables,
     )
+    from regtrack.fileio import atomic_write, check_output_path
 
+    # Every output is checked before any scoring, so a bad path costs nothing.
+    plots = args.plots or (str(Path(args.json).parent / "plots") if args.json else None)
+    if args.json:
+        check_output_path(args.json, option="--json")
+    if args.tables:
+        check_output_path(args.tables, option="--tables", folder=True)
+    if plots and not args.no_plots:
+        check_output_path(plots, option="--plots", folder=True)
     dataset = load_dataset(args.root, args.annotations, subset=args.subset, official_anno=args.anno_dir)
     if args.sequences:
         dataset = dataset.select([s for s in args.sequences.split(",") if s.strip()])
@@ -81,13 +90,11 @@ def run(args: argparse.Namespace) -> int:
     print(markdown(evals, dataset, args.eval_type.upper()).split("\n### Per sequence")[0])
     print(f"(invalid ground truth: {args.invalid}; AUC = mean of the 21-point success curve)")
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(to_json(evals, dataset, args.invalid), indent=1))
+        atomic_write(args.json, json.dumps(to_json(evals, dataset, args.invalid), indent=1))
         print(f"wrote {args.json}")
     if args.tables:
         write_tables(evals, dataset, args.tables, args.invalid)
         print(f"wrote tables to {args.tables}")
-    plots = args.plots or (str(Path(args.json).parent / "plots") if args.json else None)
     if plots and not args.no_plots:
         from regtrack.evaluation.plots import draw_plots
 

@@ -104,15 +104,29 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(run=lambda args: p.print_help() or 0)
 
 
+def _check_picture_path(out: str) -> None:
+    """Before any work: ``out`` is a picture format and can be written."""
+    from regtrack.errors import RegtrackError
+    from regtrack.fileio import check_output_path
+
+    if Path(out).suffix.lower() not in (".png", ".jpg", ".jpeg", ".pdf", ".svg"):
+        raise RegtrackError(f"--out {out}: a picture is written as .png, .jpg, .pdf or .svg",
+                            fix="e.g. --out picture.png")
+    check_output_path(out, option="--out")
+
+
 def _first_box(args: argparse.Namespace):  # noqa: ANN202 - (box, ground truth or None)
     """The first-frame box: ``--box``, else the folder's ``groundtruth_rect.txt`` (its boxes are
     returned too, to mark the ground truth)."""
     from regtrack.commands.track import find_groundtruth, parse_box
     from regtrack.datasets.base import read_boxes
+    from regtrack.datasets.sources import open_source
     from regtrack.errors import RegtrackError
 
+    _check_picture_path(args.out)
+    open_source(args.source)  # a missing source is the first error, not a missing box
     gt = find_groundtruth(args.source)
-    gt_boxes = read_boxes(gt) if gt is not None else None
+    gt_boxes = read_boxes(gt, what="ground-truth file") if gt is not None else None
     if args.box:
         return parse_box(args.box), gt_boxes
     if gt_boxes is None:
@@ -206,6 +220,7 @@ def run_residual(args: argparse.Namespace) -> int:
 def run_losses(args: argparse.Namespace) -> int:
     from regtrack.viz.losses import modulation_table, render_loss_modulation
 
+    _check_picture_path(args.out)
     out = render_loss_modulation(args.out)
     print(f"wrote {out}")
     print(f"{'l':>6s} {'L2':>6s} {'L3':>6s} {'shrinkage':>9s}   (modulating factor m(l))")

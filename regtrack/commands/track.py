@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from regtrack.errors import RegtrackError
 from regtrack.tracking import overlay, track_frames  # the one frame loop, shared with `regtrack serve`
 
 DEFAULT_TRACKER = "udt"
@@ -49,14 +50,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--save", metavar="TXT", help="write the boxes here (OTB text format)")
     p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--list", action="store_true", help="list the tracker names and exit")
+    p.add_argument("--list", action="store_true",
+                   help="list the trackers and their parameters (default, valid range, meaning) and exit")
     p.set_defaults(run=run)
 
 
 def parse_box(text: str) -> np.ndarray:
     """``"x,y,w,h"`` (commas, spaces or tabs) -> an OTB box, or a one-line :class:`RegtrackError`."""
-    from regtrack.errors import RegtrackError
-
     parts = [t for t in text.replace(",", " ").replace("\t", " ").split() if t]
     try:
         values = np.array([float(t) for t in parts])
@@ -84,21 +84,41 @@ def find_groundtruth(source: str | Path) -> Path | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from regtrack.datasets.base import read_boxes
+    from regtrack.datasets.base import read_boxes, reconcile_groundtruth
     from regtrack.datasets.sources import open_source
-    from regtrack.errors import RegtrackError
-    from regtrack.trackers.base import available_trackers, create_tracker, parse_overrides
+    from regtrack.fileio import check_output_path, partial_path
+    from regtrack.trackers.base import available_trackers, create_tracker, describe_params, parse_overrides
 
     if args.list:
-        print("\n".join(available_trackers()))
+        print("\n\n".join(describe_params(name) for name in available_trackers()))
         return 0
     if args.source is None:
         raise RegtrackError("no SOURCE given", fix="regtrack track VIDEO|FOLDER|CAMERA --box x,y,w,h")
-    source = open_source(args.source)  # first: a missing or unreadable source is the first error
+    # Outputs first: an unwritable path is found before a frame is read, not after the whole clip.
+    if args.save:
+        check_output_path(args.save, option="--save")
+    if args.out:
+        from regtrack.viz.overlay import check_video_path
+
+        check_video_path(check_output_path(args.out, option="--out"))
+    if args.save and args.out and Path(args.save).resolve() == Path(args.out).resolve():
+        raise RegtrackError("--save and --out name the same file", path=args.save,
+                            fix="the boxes (--save, .txt) and the video (--out, .mp4) need two names")
+    params = parse_overrides(args.tracker, args.param)  # names, types and ranges, before any work
+    source = open_source(args.source)  # a missing or unreadable source is the first input error
     gt = None
     gt_file = find_groundtruth(args.source)
+    n_scored = 0
     if gt_file is not None:
-        gt = read_boxes(gt_file)
+        gt = read_boxes(gt_file, what="ground-truth file")
+        try:  # rows and frames must agree, or the boxes would be scored against the wrong frames
+            n_scored, note = reconcile_groundtruth(source.num_frames, gt, gt_file)
+        except RegtrackError as err:
+            if not args.box:
+                raise
+            note, gt = f"{err}; not drawn or scored", None
+        if note:
+            print(f"regtrack: note: {note}", file=sys.stderr)
     if args.box:
         box = parse_box(args.box)
     elif gt is not None:
@@ -113,7 +133,6 @@ def run(args: argparse.Namespace) -> int:
                             fix="give the target's first-frame box: --box x,y,w,h (1-based pixels)")
     if args.max_frames is not None and args.max_frames < 1:
         raise RegtrackError("--max-frames must be at least 1")
-    params = parse_overrides(args.tracker, args.param)
     tracker = create_tracker(args.tracker, params)
     total = source.num_frames
     if args.max_frames is not None:
@@ -142,26 +161,41 @@ def run(args: argparse.Namespace) -> int:
             bar.set_postfix(fps=f"{fps:.1f}")
 
     interrupted = False
+    failed: BaseException | None = None
     try:
         track_frames(tracker, source, box, on_frame, args.max_frames)
     except KeyboardInterrupt:  # a camera runs until Ctrl-C: keep what was tracked
         interrupted = True
+    except Exception as err:  # noqa: BLE001 - re-raised below, once the boxes are safe
+        failed = err
     finally:
         bar.close()
-        if writer is not None:
-            writer.close()
+        # A run that failed part-way never replaces an existing video: its frames go beside it.
+        video = writer.close(complete=failed is None) if writer is not None else None
     boxes = np.array(collected).reshape(-1, 4)
-    if args.save and len(boxes):
+    # The boxes go to --save, or, after an error, to SAVE.partial.txt (OUT.partial.txt without
+    # --save): nothing tracked is lost, and a complete file is never replaced by a partial one.
+    keep = None
+    if args.save:
+        keep = Path(args.save) if failed is None else partial_path(args.save)
+    elif failed is not None and args.out:
+        keep = partial_path(Path(args.out).with_suffix(".txt"))
+    if keep is not None and len(boxes):
         from regtrack.evaluation.results import format_boxes
         from regtrack.fileio import atomic_write
 
-        atomic_write(Path(args.save), format_boxes(boxes))
+        atomic_write(keep, format_boxes(boxes))
+    if failed is not None:
+        if keep is not None and len(boxes):
+            print(f"regtrack: note: the {len(boxes)} boxes tracked before the error are in {keep}"
+                  + (f", the video so far in {video}" if video else ""), file=sys.stderr)
+        raise failed
     n, fps = len(boxes), running[0]
     line = f"{args.tracker}: {n} frames, {fps:.1f} fps (tracker only, after init)"
-    if gt is not None and n == len(gt) and n > 1:
+    if gt is not None and n >= n_scored > 1:
         from regtrack.evaluation.metrics import evaluate_sequence
 
-        score = evaluate_sequence(boxes, gt)
+        score = evaluate_sequence(boxes[:n_scored], gt[:n_scored])
         line += f", AUC {score.auc:.3f}, precision@20px {score.precision:.3f} against {gt_file.name}"
     print(line)
     if args.out:

@@ -18,7 +18,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "train",
         help="train a tracker's network (UDT: unsupervised, from raw videos)",
-        description=__doc__,
+        description=__doc__.replace("``", ""),  # the module's reST markup, as plain text
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("model", choices=["udt"], help="what to train")
@@ -90,6 +90,12 @@ def run(args: argparse.Namespace) -> int:
     if args.no_grad_scale:
         changes["matconvnet_grad_scale"] = False
     cfg = dataclasses.replace(cfg, **changes)
+    from regtrack.fileio import check_output_path
+    from regtrack.trackers.base import check_params
+
+    check_params(cfg, "train udt")  # epochs, batch size, rates: in range before any work
+
+    check_output_path(args.out, option="--out")  # before hours of training, not after
     tune_allocator()
     train_udt(args.videos, args.out, cfg, resume=args.resume, progress=not args.quiet)
     print(f"wrote {args.out} (use it with: --param weights={args.out})")

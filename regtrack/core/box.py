@@ -34,12 +34,17 @@ def center_to_otb(center: Sequence[float] | np.ndarray, size: Sequence[float] | 
     return np.array([cx + 1.0 - (w - 1.0) / 2.0, cy + 1.0 - (h - 1.0) / 2.0, w, h])
 
 
+MAX_BOX_TO_FRAME = 2
+"""An initial box may be partly outside the frame, but not wider or taller than this many frames."""
+
+
 def check_init_box(box: Sequence[float] | np.ndarray, image_shape: tuple[int, ...],
                    source: str = "the initial box") -> np.ndarray:
     """Validate an OTB box for ``init``: finite, of positive size, overlapping the image.
 
     A box partly outside the image is allowed (trackers pad by border replication); one of zero
-    size, or wholly outside the image, raises :class:`RegtrackError` naming ``source``.
+    size, wholly outside the image, or over ``MAX_BOX_TO_FRAME`` times its size, raises
+    :class:`RegtrackError` naming ``source``.
     """
     arr = np.asarray(box, dtype=np.float64).reshape(-1)
     if arr.size != 4 or not np.all(np.isfinite(arr)):
@@ -53,6 +58,24 @@ def check_init_box(box: Sequence[float] | np.ndarray, image_shape: tuple[int, ..
     if x + w - 1 < 1 or y + h - 1 < 1 or x > W or y > H:
         raise RegtrackError(f"box {x:g},{y:g},{w:g},{h:g} lies wholly outside the {W}x{H} image",
                             path=source, fix="boxes are 1-based x,y,w,h; check the units and the frame")
+    if w > MAX_BOX_TO_FRAME * W or h > MAX_BOX_TO_FRAME * H:
+        # a tracker's search window is a few times the box: it would cost gigabytes a frame
+        raise RegtrackError(f"box {x:g},{y:g},{w:g},{h:g} is more than {MAX_BOX_TO_FRAME} times the {W}x{H} "
+                            "image", path=source,
+                            fix="boxes are x,y,w,h in pixels of the frame (not x1,y1,x2,y2, not scaled)")
+    return arr
+
+
+def check_tracked_box(box: Sequence[float] | np.ndarray, index: int,
+                      tracker: str = "the tracker") -> np.ndarray:
+    """A tracker's output for frame ``index`` (0-based) must be four finite numbers with a positive
+    size; anything else is a one-line :class:`RegtrackError`, so a NaN box is never written."""
+    arr = np.asarray(box, dtype=np.float64).reshape(-1)
+    if arr.size != 4 or not np.all(np.isfinite(arr)) or arr[2] <= 0 or arr[3] <= 0:
+        raise RegtrackError(f"{tracker} gave the box {arr.tolist()} on frame {index + 1}, not four finite "
+                            "numbers of positive size",
+                            fix="its parameters may be outside their useful range (regtrack track --list); "
+                            "the boxes tracked so far are kept")
     return arr
 
 

@@ -16,6 +16,10 @@ import numpy as np
 
 from regtrack.errors import RegtrackError
 
+MAX_PATCH_PIXELS = 4096 * 4096
+"""The largest patch any tracker may cut (48 MiB as RGB). A search window beyond it comes from a
+box or parameters far outside their useful range, and would take gigabytes a frame."""
+
 
 def sample_patch(image: np.ndarray, center: Sequence[float], size: Sequence[float],
                  out_size: Sequence[int] | None = None, *, antialias: bool = True) -> np.ndarray:
@@ -27,9 +31,17 @@ def sample_patch(image: np.ndarray, center: Sequence[float], size: Sequence[floa
     ``imresize`` does, so that fine texture does not alias into the features.
     """
     w, h = float(size[0]), float(size[1])
+    if not (np.isfinite(w) and np.isfinite(h) and w > 0 and h > 0 and np.all(np.isfinite(center))):
+        raise RegtrackError(f"cannot cut a patch of size {w:g}x{h:g} at {tuple(center)}",
+                            fix="the tracker's state is no longer finite; check its parameters")
     if out_size is None:
         out_size = (max(1, round(w)), max(1, round(h)))
     W, H = int(out_size[0]), int(out_size[1])
+    if W * H > MAX_PATCH_PIXELS:
+        raise RegtrackError(f"the search window would be a {W}x{H} patch (over {MAX_PATCH_PIXELS // 2**20} "
+                            "megapixels, gigabytes a frame)",
+                            fix="give a box inside the frame and keep padding and scale parameters in their "
+                            "range (regtrack track --list)")
     sx, sy = w / W, h / H
     src = image
     if antialias and max(sx, sy) > 2.0:

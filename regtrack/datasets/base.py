@@ -28,34 +28,43 @@ def polygon_to_box(poly: np.ndarray) -> np.ndarray:
     return np.stack([x0, y0, xs.max(axis=1) - x0, ys.max(axis=1) - y0], axis=1)
 
 
-def read_boxes(path: str | Path, *, allow_empty: bool = False) -> np.ndarray:
+def read_boxes(path: str | Path, *, allow_empty: bool = False, what: str = "box file") -> np.ndarray:
     """Read a box file (ground truth or results) -> ``N x 4`` float OTB boxes.
 
     Accepts comma, tab, space or semicolon delimiters, CRLF line ends, no final newline, blank
-    lines, ``NaN`` rows, and 8-value VOT polygons (converted to axis-aligned boxes). A line with
-    another count of numbers, or text that is not a number, raises :class:`RegtrackError` naming
-    ``file:line``. An empty file raises too unless ``allow_empty``.
+    lines at the end, ``NaN`` rows, and 8-value VOT polygons (converted to axis-aligned boxes).
+    Row ``i`` is frame ``i``, so a blank line before the last box (every later box would be one
+    frame off), a line with another count of numbers, or text that is not a number raises
+    :class:`RegtrackError` naming ``file:line``. An empty file raises too unless ``allow_empty``.
+    ``what`` names the file in messages ("ground-truth file", "results file").
     """
     path = Path(path)
     try:
         text = path.read_bytes().decode("utf-8-sig", errors="replace")
     except FileNotFoundError:
-        raise RegtrackError("box file not found", path=path,
+        raise RegtrackError(f"{what} not found", path=path,
                             fix="check the dataset root / results folder") from None
+    except IsADirectoryError:
+        raise RegtrackError(f"{what} expected, but this is a folder", path=path) from None
     except OSError as err:
-        raise RegtrackError(f"cannot read box file ({err.strerror})", path=path) from None
-    # Fast path: every non-blank line holds four numbers (NumPy parses them at once).
-    lines = [ln for ln in (_SPLIT.sub(" ", t).strip() for t in text.splitlines()) if ln]
+        raise RegtrackError(f"cannot read {what} ({err.strerror})", path=path) from None
+    raw = text.splitlines()
+    while raw and not raw[-1].strip():  # blank lines at the end are only line ends
+        raw.pop()
+    # Fast path: every line holds four numbers (NumPy parses them at once).
+    lines = [_SPLIT.sub(" ", t).strip() for t in raw]
     if lines and all(ln.count(" ") == 3 for ln in lines):
         try:
             return np.array(" ".join(lines).split(), dtype=np.float64).reshape(-1, 4)
         except ValueError:
             pass  # a word that is not a number: the line-by-line parser below names the line
     rows: list[list[float]] = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(raw, start=1):
         line = line.strip().strip(",;")
         if not line:
-            continue
+            raise RegtrackError(f"blank line inside the {what}: every later box would be one frame off",
+                                path=path, line=lineno,
+                                fix="write NaN,NaN,NaN,NaN for a frame without a box, or delete the line")
         parts = [t for t in _SPLIT.split(line) if t]
         try:
             values = [float(t) for t in parts]
@@ -71,8 +80,31 @@ def read_boxes(path: str | Path, *, allow_empty: bool = False) -> np.ndarray:
     if not rows:
         if allow_empty:
             return np.zeros((0, 4))
-        raise RegtrackError("box file is empty", path=path, fix="re-create it, or delete it so it is re-run")
+        fix = "delete it so the run is redone" if what == "results file" else \
+            "restore it from the dataset (one x,y,w,h line a frame)"
+        raise RegtrackError(f"{what} is empty", path=path, fix=fix)
     return np.asarray(rows, dtype=np.float64)
+
+
+def reconcile_groundtruth(n_frames: int | None, gt: np.ndarray, path: str | Path) -> tuple[int, str | None]:
+    """How many frames ground truth ``gt`` (row ``i`` = frame ``i``) scores, and a note to show.
+
+    Equal counts score every frame; a single row is only the first box (GOT-10k's test split);
+    fewer rows than frames cover the first frames (OTB's Diving and Football1 have extra images
+    at the end), said in the note. More rows than frames means frames are missing, so the rows
+    cannot be matched to the frames: a :class:`RegtrackError`.
+    """
+    n_gt = len(gt)
+    if n_frames is None or n_gt == n_frames:
+        return (n_gt if n_gt > 1 else 0), None
+    if n_gt > n_frames:
+        raise RegtrackError(f"{n_gt} boxes but only {n_frames} frames: the boxes cannot be matched to the "
+                            "frames", path=path,
+                            fix="restore the missing frames, or cut the box file to the frames present")
+    if n_gt == 1:
+        return 0, None
+    return n_gt, (f"{path}: {n_gt} boxes for {n_frames} frames; they are taken as the first {n_gt} frames' "
+                  "and only those are scored")
 
 
 @dataclass
@@ -131,6 +163,9 @@ class Dataset:
     attribute_names: dict[str, str] = field(default_factory=dict)
     root: Path | None = None
     notes: list[str] = field(default_factory=list)
+    # folder name -> the one-line error that kept it out (a folder scan goes on past a broken
+    # folder; asking for it by name raises that error)
+    broken: dict[str, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.sequences)
@@ -166,6 +201,8 @@ class Dataset:
         keys = []
         for n in names:
             k = self.resolve(n.strip())
+            if k is None and n.strip() in self.broken:
+                raise RegtrackError(self.broken[n.strip()])
             if k is None:
                 raise RegtrackError(f"no sequence {n.strip()!r} in {self.name}",
                                     fix=f"names are like {', '.join(list(self.sequences)[:5])} ...")

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from regtrack.datasets.base import Dataset, Sequence, read_boxes
-from regtrack.datasets.sources import list_images
+from regtrack.datasets.base import Dataset, Sequence, read_boxes, reconcile_groundtruth
+from regtrack.datasets.sources import check_frame_names, list_images
 from regtrack.errors import RegtrackError
 
 _GT_NAMES = ("groundtruth_rect.txt", "groundtruth.txt", "groundtruth_rect.1.txt")
@@ -55,21 +55,19 @@ def load_sequence_folder(folder: str | Path, root: str | Path | None = None,
     gts = _gt_files(folder, root)
     if frames_dir is None or not gts:
         return []
-    frames = list_images(frames_dir)
+    frames = check_frame_names(list_images(frames_dir))
     out = []
     for name, path in gts:
-        gt = read_boxes(path, allow_empty=True)
+        gt = read_boxes(path, allow_empty=True, what="ground-truth file")
         if len(gt) == 0:
             if notes is not None:
                 notes.append(f"{path}: empty, target skipped")
             continue
         if len(gt) == 1 and len(frames) > 1:  # GOT-10k test split: only the first box is public
             gt = np.vstack([gt, np.full((len(frames) - 1, 4), np.nan)])
-        if len(frames) < len(gt):
-            raise RegtrackError(f"{len(gt)} boxes but only {len(frames)} images in {frames_dir}", path=path,
-                                fix="restore the missing frames, or cut the box file to the frames present")
-        if len(frames) > len(gt) and notes is not None:
-            notes.append(f"{name}: {len(frames)} images, {len(gt)} boxes: using the first {len(gt)} frames")
+        _, note = reconcile_groundtruth(len(frames), gt, path)
+        if note and notes is not None:
+            notes.append(note)
         out.append(Sequence(name, frames[: len(gt)], gt, video=folder.name))
     return out
 
@@ -87,7 +85,15 @@ def load_folder_dataset(root: str | Path, max_depth: int = 3) -> Dataset:
         return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", p.name)]
 
     def walk(d: Path, depth: int) -> None:
-        found = load_sequence_folder(d, root, notes)
+        try:
+            found = load_sequence_folder(d, root, notes)
+        except RegtrackError as err:  # one broken folder must not hide its siblings
+            broken[d.name] = str(err)
+            return
+        if not found and _frames_dir(d) is not None and d != root:
+            notes.append(f"{d}: frames but no ground truth (groundtruth_rect.txt, groundtruth.txt or "
+                         f"{d.name}.txt), left out")
+            return
         if found:
             for s in found:
                 if s.name in seqs:
@@ -101,12 +107,15 @@ def load_folder_dataset(root: str | Path, max_depth: int = 3) -> Dataset:
                 continue
             walk(sub, depth + 1)
 
+    broken: dict[str, str] = {}
     walk(root, 0)
+    if not seqs and len(broken) == 1:
+        raise RegtrackError(next(iter(broken.values())))
     if not seqs:
         raise RegtrackError("no sequences found (a sequence is a folder of frames, or with img/, plus "
                             "groundtruth_rect.txt / groundtruth.txt / NAME.txt beside it)", path=root,
                             fix="check the path, or give --annotations with the dataset's JSON")
-    return Dataset(root.name, seqs, root=root, notes=notes)
+    return Dataset(root.name, seqs, root=root, notes=notes, broken=broken)
 
 
 def load_dataset(root: str | Path | None = None, annotations: str | Path | None = None,
@@ -120,4 +129,7 @@ def load_dataset(root: str | Path | None = None, annotations: str | Path | None 
     if root is None:
         raise RegtrackError("give a dataset root folder or an annotations file",
                             fix="e.g. --root ../shared/data/otb --annotations OTB100.json")
+    if subset is not None or official_anno is not None:  # they would be ignored: say so
+        raise RegtrackError("--subset and --anno-dir need the dataset's description (--annotations)",
+                            fix="add --annotations OTB100.json, or leave them out to scan the folder")
     return load_folder_dataset(root)

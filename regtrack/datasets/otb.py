@@ -233,4 +233,4 @@ def load_otb(annotations: str | Path, root: str | Path | None = None, subset: st
 
 def read_otb_groundtruth(path: str | Path) -> np.ndarray:
     """An OTB ``groundtruth_rect.txt`` (any delimiter, CRLF, no final newline) -> ``N x 4``."""
-    return read_boxes(path)
+    return read_boxes(path, what="ground-truth file")

@@ -73,6 +73,27 @@ def list_images(folder: str | Path) -> list[Path]:
     return sorted(files, key=lambda p: _natural_key(p.name))
 
 
+def check_frame_names(files: list[Path]) -> list[Path]:
+    """Refuse an image list whose names show that frames are missing or doubled, since row ``i``
+    of the boxes is labelled as frame ``i``: the same frame number twice (``0001.jpg`` and
+    ``0001.png``), or a gap in the numbering (``0004.jpg``, ``0006.jpg``). Names without a frame
+    number, or with another prefix each, are left as they are."""
+    numbered = [re.fullmatch(r"(.*?)(\d+)", p.stem) for p in files]
+    if not files or not all(numbered) or len({m.group(1) for m in numbered if m}) != 1:
+        return files
+    numbers = [int(m.group(2)) for m in numbered if m]
+    for prev, cur, a, b in zip(numbers, numbers[1:], files, files[1:], strict=False):
+        if cur == prev:
+            raise RegtrackError(f"frame {cur} is there twice ({a.name} and {b.name})", path=b.parent,
+                                fix="keep one file per frame (one format)")
+        if cur > prev + 1:
+            gap = f"frame {prev + 1} is" if cur == prev + 2 else f"frames {prev + 1}..{cur - 1} are"
+            raise RegtrackError(f"{gap} missing between {a.name} and {b.name}",
+                                path=b.parent, fix="restore them (every box row is one frame), or track a "
+                                "folder whose frames are all present")
+    return files
+
+
 class FrameSource:
     """An iterable of RGB frames with ``name``, ``fps`` and ``num_frames`` (None if unknown)."""
 
@@ -104,7 +125,7 @@ class ImageFolderSource(FrameSource):
             raise RegtrackError("no image files in this folder", path=folder,
                                 fix="give a folder of jpg/png frames (or an OTB sequence folder with img/), "
                                 "a video file or a camera index")
-        self.paths = files
+        self.paths = check_frame_names(files)
         self.folder = folder
         self.name = folder.name if folder.name != "img" else folder.parent.name
         self.fps = float(fps)
@@ -153,14 +174,23 @@ class VideoSource(FrameSource):
 
     def __iter__(self) -> Iterator[np.ndarray]:
         cap = self._open()
+        read = 0
         try:
             while True:
                 ok, frame = cap.read()
                 if not ok or frame is None:
                     break
+                read += 1
                 yield _to_rgb(frame)
         finally:
             cap.release()
+        # The container states its frame count; a file cut off mid-stream ends early. Containers
+        # without an index estimate the count from the duration, so one frame short is allowed.
+        if self.num_frames and read < self.num_frames - max(1, self.num_frames // 100):
+            raise RegtrackError(f"the video ends after {read} of its {self.num_frames} frames (cut off or "
+                                "corrupt)", path=self.source,
+                                fix="re-download or re-encode it (ffmpeg -i IN OUT.mp4); the frames read "
+                                "were tracked")
 
 
 def open_source(source: str | Path | int) -> FrameSource:

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from regtrack.datasets.base import Dataset  # noqa: E402
 from regtrack.evaluation.metrics import ERROR_THRESHOLDS, OVERLAP_THRESHOLDS  # noqa: E402
 from regtrack.evaluation.report import TrackerEvaluation, ranked  # noqa: E402
+from regtrack.fileio import atomic_path  # noqa: E402
 
 _STYLES = ["-", "--", "-.", ":"]
 
@@ -49,7 +50,8 @@ def _plot(evals: list[TrackerEvaluation], kind: str, title: str, path_stem: Path
     out = []
     for fmt in formats:
         p = path_stem.with_suffix(f".{fmt}")
-        fig.savefig(p)
+        with atomic_path(p, keep_suffix=True) as tmp:  # a report stopped midway leaves no torn image
+            fig.savefig(tmp, format=fmt)
         out.append(p)
     plt.close(fig)
     return out

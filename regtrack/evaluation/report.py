@@ -43,6 +43,7 @@ from regtrack.evaluation.results import (
     read_mat_results,
     read_result,
 )
+from regtrack.fileio import atomic_write
 
 
 @dataclass
@@ -118,6 +119,10 @@ def sequence_runs(path: Path, seq: Sequence) -> list[tuple[np.ndarray, int]]:
         for r in json.loads(path.read_text()):
             runs.append((read_result(path.parent / r["file"]), int(r["start_frame"]) - 1))
         return runs
+    if path.suffix.lower() != ".mat":  # a plain box file holds one run: an OPE result
+        raise RegtrackError("this is a one-run (OPE) result; TRE/SRE need the toolkit's results_TRE / "
+                            "results_SRE .mat files or regtrack's SEQ/runs.json", path=path,
+                            fix="score it with --eval-type ope, or run regtrack eval --eval-type tre|sre")
     first = first_frame_number(seq)
     for r in read_mat_results(path):
         begin = r.anno_begin if r.anno_begin > 1 or first == 1 else first
@@ -277,11 +282,11 @@ def write_tables(evals: list[TrackerEvaluation], dataset: Dataset, out_dir: str 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [out_dir / "report.md", out_dir / "report.json"]
-    written[0].write_text(markdown(evals, dataset))
-    written[1].write_text(json.dumps(to_json(evals, dataset, invalid), indent=1))
+    atomic_write(written[0], markdown(evals, dataset))
+    atomic_write(written[1], json.dumps(to_json(evals, dataset, invalid), indent=1))
     for name, rows in tables(evals, dataset).items():
         p = out_dir / f"{name}.csv"
-        p.write_text(_csv(rows))
+        atomic_write(p, _csv(rows))
         written.append(p)
     return written
 

@@ -162,7 +162,7 @@ def read_result(path: str | Path) -> np.ndarray:
         if not runs or runs[0].boxes.size == 0:
             raise RegtrackError("empty result file", path=path, fix="re-run the tracker on this sequence")
         return runs[0].boxes
-    boxes = read_boxes(path, allow_empty=True)
+    boxes = read_boxes(path, allow_empty=True, what="results file")
     if len(boxes) == 0:
         raise RegtrackError("empty result file", path=path,
                             fix="re-run the tracker on this sequence (delete the file to let eval redo it)")

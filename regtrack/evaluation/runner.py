@@ -13,16 +13,20 @@ frame fails its sequence with the one-line error that names the file.
 
 Evaluation types (reference.md §2.1): OPE (from the first frame), TRE (``splitSeqTRE.m``: 20
 segments starting at valid, non-occluded frames spread evenly, each to the end of the sequence) and
-SRE (``shiftInitBB``: 12 runs from frame 1 with the initial box shifted by 10 % of its size in 8
-directions, or scaled by 0.8, 0.9, 1.1, 1.2). TRE/SRE runs are written as ``SEQ/RUN.txt`` with
+SRE (the toolkit's ``shiftInitBB.m``, :func:`shift_box`: 12 runs from frame 1 with the initial box
+moved by ``ceil(0.1 w)`` / ``ceil(0.1 h)``, grown by one corner, or scaled by 0.8, 0.9, 1.1, 1.2
+about its centre). TRE/SRE runs are written as ``SEQ/RUN.txt`` with
 ``SEQ/runs.json`` (start frame and shift of each run) in ``OUT/TRACKER_TRE`` or ``OUT/TRACKER_SRE``.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -32,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from regtrack.core.box import check_tracked_box
 from regtrack.datasets.base import Dataset, Sequence
 from regtrack.errors import RegtrackError
 from regtrack.evaluation.results import first_frame_number, read_boxes, write_result
@@ -119,38 +124,64 @@ def tre_tasks(seq: Sequence, segments: int = 20) -> list[Task]:
             for i, s in enumerate(tre_starts(seq, segments))]
 
 
+def matlab_round(value: float) -> float:
+    """MATLAB's ``round``: halves away from zero (``round(2.5) = 3``, ``round(-2.5) = -3``), where
+    Python's and NumPy's round halves to even (2.5 -> 2)."""
+    whole = math.trunc(value)
+    return float(whole + (math.copysign(1.0, value) if abs(value - whole) >= 0.5 else 0.0))
+
+
 def shift_box(box: np.ndarray, shift: str, image_size: tuple[int, int] | None = None) -> np.ndarray:
-    """The SRE initial OTB box: shifted by 10 % of its size, or scaled about its centre (rounded,
-    as the MATLAB toolkit's ``shiftInitBB``); clipped into the ``(W, H)`` image when given."""
+    """The SRE initial OTB box, exactly as the MATLAB toolkit's ``shiftInitBB.m`` makes it.
+
+    ``left``/``right``/``up``/``down`` move the box by ``ceil(0.1 w)`` / ``ceil(0.1 h)``. The
+    corner shifts move one corner out by ``round(0.1 w)``, ``round(0.1 h)`` and keep the opposite
+    corner fixed, so the box grows (``topLeft`` moves the top-left corner up and left). The
+    ``scale_R`` shifts scale ``w, h`` by ``R/10`` about ``(x + w/2, y + h/2)`` and round all four
+    numbers. ``round`` is MATLAB's (:func:`matlab_round`). With ``image_size = (W, H)`` the box is
+    clipped as the toolkit clips it: ``x < 1`` becomes 1 without shortening the width (the box
+    moves right), and only then is the width trimmed at the right edge (the same for ``y``, ``h``).
+    """
     x, y, w, h = (float(v) for v in box)
-    dx, dy = round(0.1 * w), round(0.1 * h)
-    moves = {"left": (-dx, 0), "right": (dx, 0), "up": (0, -dy), "down": (0, dy),
-             "topLeft": (-dx, -dy), "topRight": (dx, -dy), "bottomLeft": (-dx, dy), "bottomRight": (dx, dy)}
-    if shift in moves:
-        mx, my = moves[shift]
-        out = np.array([x + mx, y + my, w, h])
-    elif shift.startswith("scale_"):
+    right, bottom = x + w - 1, y + h - 1  # the corner a corner shift keeps (br_x, br_y)
+    if shift.startswith("scale_") and shift in SRE_SHIFTS:
         ratio = int(shift.split("_")[1]) / 10.0
-        cx, cy = x + w / 2.0, y + h / 2.0
-        nw, nh = ratio * w, ratio * h
-        out = np.round(np.array([cx - nw / 2.0, cy - nh / 2.0, nw, nh]))
+        cx, cy = x + w / 2, y + h / 2
+        sw, sh = ratio * w, ratio * h
+        x, y, w, h = (matlab_round(v) for v in (cx - sw / 2, cy - sh / 2, sw, sh))
+    elif shift in ("left", "right"):
+        x += math.ceil(0.1 * w) * (1 if shift == "right" else -1)
+    elif shift in ("up", "down"):
+        y += math.ceil(0.1 * h) * (1 if shift == "down" else -1)
+    elif shift in ("topLeft", "topRight", "bottomLeft", "bottomRight"):
+        if shift.endswith("Left"):
+            x = matlab_round(x - 0.1 * w)
+        else:
+            right = matlab_round(right + 0.1 * w)
+        if shift.startswith("top"):
+            y = matlab_round(y - 0.1 * h)
+        else:
+            bottom = matlab_round(bottom + 0.1 * h)
+        w, h = right - x + 1, bottom - y + 1
     else:
         raise ValueError(f"unknown SRE shift {shift!r}; one of {', '.join(SRE_SHIFTS)}")
     if image_size is not None:
         W, H = image_size
-        x0, y0 = max(out[0], 1.0), max(out[1], 1.0)
-        x1, y1 = min(out[0] + out[2] - 1, W), min(out[1] + out[3] - 1, H)
-        out = np.array([x0, y0, max(x1 - x0 + 1, 1.0), max(y1 - y0 + 1, 1.0)])
-    return out
+        x, y = max(x, 1.0), max(y, 1.0)
+        if x + w - 1 > W:
+            w = W - x + 1
+        if y + h - 1 > H:
+            h = H - y + 1
+    return np.array([x, y, w, h], dtype=np.float64)
 
 
 def sre_tasks(seq: Sequence) -> list[Task]:
     """SRE: 12 runs from the first frame with perturbed initial boxes."""
-    import cv2
+    from regtrack.datasets.sources import read_image
 
     frames = [str(p) for p in seq.frames]
-    img = cv2.imread(frames[0], cv2.IMREAD_UNCHANGED) if frames else None
-    size = (img.shape[1], img.shape[0]) if img is not None else None
+    img = read_image(frames[0])  # the toolkit clips to the first frame's size: it must be read
+    size = (img.shape[1], img.shape[0])
     return [Task(seq.name, f"{seq.name}/sre_{i + 1:02d}", frames,
                  [float(v) for v in shift_box(seq.init_box, s, size)], shift=s)
             for i, s in enumerate(SRE_SHIFTS)]
@@ -173,9 +204,64 @@ def make_tasks(dataset: Dataset, eval_type: str = "ope") -> list[Task]:
 
 
 # --------------------------------------------------------------------------------------- running
-def _set_single_thread() -> None:
+def _worker_init(parent: int) -> None:
+    """Start-up of a worker process: one thread each, Ctrl-C left to the parent (it reaches the
+    whole process group; the parent saves what finished and stops the workers), and no life
+    after the parent's: the kernel kills the worker when its parent dies (Linux
+    ``PR_SET_PDEATHSIG``), and a watcher thread notices a new parent process elsewhere."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("MKL_NUM_THREADS", "1")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="regtrack-parent-watch").start()
+
+
+_PREVIOUS_SIGINT: list[Any] = []
+
+
+def _catch_interrupt(restore: bool = False) -> threading.Event:
+    """While workers run, Ctrl-C only sets the returned event, which the driver loop checks
+    between waits: a KeyboardInterrupt raised inside ``concurrent.futures.wait`` could leave a
+    future's lock held and the pool's manager thread (joined at exit) blocked on it. Outside the
+    main thread signals cannot be caught, and Ctrl-C stays the plain KeyboardInterrupt."""
+    event = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        return event
+    if restore:
+        if _PREVIOUS_SIGINT:
+            signal.signal(signal.SIGINT, _PREVIOUS_SIGINT.pop())
+        return event
+    _PREVIOUS_SIGINT.append(signal.signal(signal.SIGINT, lambda signum, frame: event.set()))
+    return event
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now: cancel what has not started and kill the workers (the sequences they were
+    on are lost anyway, and waiting could take minutes)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    call_queue = getattr(pool, "_call_queue", None)
+    if call_queue is not None:  # its feeder thread may be blocked writing a task (the frame list
+        call_queue.cancel_join_thread()  # is larger than a pipe) that no worker will read now
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        if proc.is_alive():
+            proc.kill()
+    for proc in processes:
+        proc.join(timeout=10)
 
 
 def run_task(tracker: str, params: dict[str, Any], task: Task) -> dict[str, Any]:
@@ -201,10 +287,7 @@ def run_task(tracker: str, params: dict[str, Any], task: Task) -> dict[str, Any]
         image = read_image(task.frames[i])  # a missing frame fails the sequence, naming the file
         t0 = time.perf_counter()
         try:
-            new = np.asarray(trk.update(image), dtype=np.float64).reshape(-1)
-            if new.size != 4 or not np.all(np.isfinite(new)):
-                raise ValueError(f"update returned {new.tolist()}, not four finite numbers")
-            box = new
+            box = check_tracked_box(trk.update(image), i, tracker)
         except Exception as err:  # noqa: BLE001 - one bad frame must not kill the run
             errors += 1
             if not first_error:
@@ -222,6 +305,27 @@ def _is_done(path: Path, n: int) -> bool:
         return len(read_boxes(path, allow_empty=True)) == n
     except RegtrackError:
         return False
+
+
+def _check_inputs(out: Path, tasks: list[Task]) -> None:
+    """Results are reused only for the data they were made from: ``inputs.json`` records each
+    run's initial box, start frame and frame count; a finished run whose record differs (the
+    ground truth's first line changed, frames were added) is an error, like changed parameters."""
+    path = out / "inputs.json"
+    try:
+        old = json.loads(path.read_text()) if path.is_file() else {}
+    except (json.JSONDecodeError, OSError):
+        old = {}
+    new = {t.stem: {"init_box": [float(v) for v in t.init_box], "start_frame": t.start + 1,
+                    "frames": len(t.frames)} for t in tasks}
+    for stem, now in new.items():
+        before = old.get(stem)
+        if before is None or before == now or not (out / f"{stem}.txt").is_file():
+            continue
+        changed = ", ".join(f"{k} {before.get(k)} -> {now[k]}" for k in now if before.get(k) != now[k])
+        raise RegtrackError(f"the results for {stem} here were made for other data ({changed})", path=path,
+                            fix=f"use another --out (or --name), or delete {out / stem}.txt to run it again")
+    atomic_write(path, json.dumps({**old, **new}, indent=1) + "\n")
 
 
 def _check_params(out: Path, record: dict[str, Any]) -> None:
@@ -250,7 +354,7 @@ def run_dataset(tracker: str, dataset: Dataset, out_dir: str | Path, params: dic
 
     from tqdm import tqdm
 
-    from regtrack.trackers.base import tracker_class
+    from regtrack.trackers.base import check_params, tracker_class
 
     params = dict(params or {})
     # Validate the name and the overrides before any work, without building the tracker (weights).
@@ -258,17 +362,20 @@ def run_dataset(tracker: str, dataset: Dataset, out_dir: str | Path, params: dic
         used = dataclasses.replace(tracker_class(tracker).Params(), **params)
     except TypeError as err:
         raise RegtrackError(f"tracker {tracker!r}: {err}", fix="check the --param keys") from None
+    check_params(used, tracker)
     used_dict = json.loads(json.dumps(dataclasses.asdict(used), default=str))
     folder = name or tracker
     if eval_type.lower() != "ope":
         folder += "_" + eval_type.upper()
-    out = Path(out_dir) / folder
-    out.mkdir(parents=True, exist_ok=True)
+    from regtrack.fileio import check_output_path
+
+    out = check_output_path(Path(out_dir) / folder, option="the results folder", folder=True)
     from regtrack import __version__
 
     _check_params(out, {"tracker": tracker, "params": used_dict, "overrides": params,
                         "eval_type": eval_type.lower(), "regtrack": __version__})
     tasks = make_tasks(dataset, eval_type)
+    _check_inputs(out, tasks)
     report = RunReport(out)
     todo = []
     for t in tasks:
@@ -280,8 +387,7 @@ def run_dataset(tracker: str, dataset: Dataset, out_dir: str | Path, params: dic
         for seq in dataset:
             runs = [{"file": f"{t.stem.split('/')[-1]}.txt", "start_frame": t.start + 1, "shift": t.shift,
                      "init_box": t.init_box} for t in tasks if t.seq == seq.name]
-            (out / seq.name).mkdir(parents=True, exist_ok=True)
-            (out / seq.name / "runs.json").write_text(json.dumps(runs, indent=1))
+            atomic_write(out / seq.name / "runs.json", json.dumps(runs, indent=1))
     bar = tqdm(total=sum(len(t.frames) for t in todo), unit="frame", disable=not progress or not todo,
                desc=f"{folder}", file=sys.stderr, dynamic_ncols=True)
     by_stem = {t.stem: t for t in todo}
@@ -308,15 +414,30 @@ def run_dataset(tracker: str, dataset: Dataset, out_dir: str | Path, params: dic
             import multiprocessing
 
             ctx = multiprocessing.get_context("spawn")  # safe with torch/OpenCV threads in the parent
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                                     initializer=_set_single_thread) as pool:
-                pending = {pool.submit(run_task, tracker, params, t): t.stem for t in todo}
+            pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=ctx,
+                                       initializer=_worker_init, initargs=(os.getpid(),))
+            pending = {pool.submit(run_task, tracker, params, t): t.stem for t in todo}
+            interrupted = _catch_interrupt()
+            try:
                 while pending:
-                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    finished, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
                     for fut in finished:
                         stem = pending.pop(fut)
                         err = fut.exception()
                         finish(by_stem[stem], None if err else fut.result(), err)
+                    if interrupted.is_set():
+                        raise KeyboardInterrupt
+            except BaseException:
+                # Ctrl-C (or an error writing): keep every run that has finished, then stop the
+                # workers at once instead of waiting for the sequences they are on.
+                for fut, stem in list(pending.items()):
+                    if fut.done() and not fut.cancelled() and fut.exception() is None:
+                        finish(by_stem[stem], fut.result(), None)
+                _stop_workers(pool)
+                raise
+            finally:
+                _catch_interrupt(restore=True)
+            pool.shutdown()
         else:
             for t in todo:
                 try:

@@ -191,8 +191,54 @@ def parse_overrides(name: str, pairs: Iterable[str]) -> dict[str, Any]:
         try:
             out[key] = _convert(value.strip(), hints[key])
         except (TypeError, ValueError) as err:
-            raise RegtrackError(f"--param {key}={value}: {err}", fix=f"expected {hints[key]}") from None
+            raise RegtrackError(f"--param {key}={value}: {err}",
+                                fix=f"expected {type_name(hints[key])}") from None
+    check_params(dataclasses.replace(cls.Params(), **out), name)  # ranges, before any work starts
     return out
+
+
+def type_name(hint: Any) -> str:
+    """A type hint as a user reads it: ``float``, ``int or none``, ``list of float``."""
+    origin = typing.get_origin(hint)
+    args = [a for a in typing.get_args(hint) if a is not Ellipsis]
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join("none" if a is type(None) else type_name(a) for a in args)
+    if origin in (tuple, list):
+        return f"comma-separated {type_name(args[0]) if args else 'float'}s"
+    if hint is type(None):
+        return "none"
+    names = {bool: "boolean (true/false)", int: "integer", float: "number", str: "text"}
+    return names.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+def _range_text(meta: typing.Mapping[str, Any]) -> str:
+    if meta.get("choices"):
+        return "one of " + ", ".join(map(str, meta["choices"]))
+    low = f">= {meta['ge']:g}" if meta.get("ge") is not None else \
+        f"> {meta['gt']:g}" if meta.get("gt") is not None else ""
+    high = f"<= {meta['le']:g}" if meta.get("le") is not None else \
+        f"< {meta['lt']:g}" if meta.get("lt") is not None else ""
+    return ", ".join(t for t in (low, high) if t)
+
+
+def describe_params(name: str) -> str:
+    """Tracker ``name`` and its parameters, one a line: default, valid range and meaning (from
+    the :func:`hyper` metadata) -- what ``regtrack track --list`` prints."""
+    cls = tracker_class(name)
+    summary = (cls.__doc__ or "").strip().splitlines()[0].replace("``", "") if cls.__doc__ else ""
+    lines = [f"{name}: {summary}".rstrip()]
+    hints = typing.get_type_hints(cls.Params)
+    defaults = cls.Params()
+    for field in dataclasses.fields(cls.Params):
+        value = getattr(defaults, field.name)
+        shown = ",".join(map(str, value)) if isinstance(value, tuple | list) else str(value).lower() \
+            if value is None or isinstance(value, bool) else str(value)
+        rng = _range_text(field.metadata) or type_name(hints[field.name])
+        doc = field.metadata.get("doc", "")
+        lines.append(f"  {field.name}={shown}  [{rng}]" + (f"  {doc}" if doc else ""))
+    if len(lines) == 1:
+        lines.append("  (no parameters)")
+    return "\n".join(lines)
 
 
 def _convert(text: str, hint: Any) -> Any:

@@ -101,7 +101,8 @@ class CRESTParams:
     scale_features: str = hyper("network", choices=("network", "zoom"),
                                 doc="network: each scale window through VGG (paper); zoom: resampled "
                                     "from the detection window's features (fast)")
-    scale_threshold: float = hyper(0.15, doc="change the size only when the scale-1 peak exceeds this")
+    scale_threshold: float = hyper(0.15, ge=0.0, le=10.0,
+                                   doc="change the size only when the scale-1 peak exceeds this")
     scale_rate: float = hyper(0.6, ge=0.0, le=1.0, doc="size = (1 - rate) old + rate new")
     spatial_residual: bool = hyper(True, doc="the spatial residual branch (ablation: off)")
     temporal_residual: bool = hyper(True, doc="the temporal residual branch (ablation: off)")

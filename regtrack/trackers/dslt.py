@@ -115,7 +115,8 @@ class DSLTParams:
     update_iterations: int = hyper(2, ge=0, le=100, doc="Adam iterations per buffered sample per frame")
     num_scales: int = hyper(3, ge=1, le=33, doc="scales searched")
     scale_step: float = hyper(1.03, gt=1.0, le=2.0, doc="scale step")
-    scale_threshold: float = hyper(0.35, doc="search scales only when the response peak exceeds this")
+    scale_threshold: float = hyper(0.35, ge=0.0, le=10.0,
+                                   doc="search scales only when the response peak exceeds this")
     scale_rate: float = hyper(0.6, ge=0.0, le=1.0, doc="size = (1 - rate) old + rate new")
     device: str = hyper("auto", choices=DEVICES, doc="auto: CUDA when present, else CPU")
     seed: int = hyper(0, ge=0, doc="seed of the head's initial weights and the augmentation draws")

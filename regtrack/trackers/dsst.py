@@ -32,26 +32,30 @@ from regtrack.core.labels import gaussian_label, hann_window, model_window, outp
 from regtrack.core.sampling import sample_patch
 from regtrack.core.scale import ScaleFilter, ScaleParams, scale_limits
 from regtrack.features.handcrafted import Concat, FHog, Grey
-from regtrack.trackers.base import Tracker, register_tracker
+from regtrack.trackers.base import Tracker, hyper, register_tracker
 
 
 @dataclasses.dataclass
 class DSSTParams:
     """DSST's hyperparameters; defaults are the paper's (BMVC 2014 sec. 4, ``run_tracker.m``)."""
 
-    padding: float = 1.0                   # window = target * (1 + padding)
-    output_sigma_factor: float = 1.0 / 16  # translation label sigma = sqrt(w h) * factor
-    lam: float = 1e-2                      # regularisation lambda (both filters)
-    learning_rate: float = 0.025           # eta, both filters
-    n_scales: int = 33                     # S
-    scale_step: float = 1.02               # a
-    scale_sigma_factor: float = 0.25       # scale label sigma = S / sqrt(33) * factor
-    scale_model_max_area: float = 512.0    # scale patches are resized to at most this area
-    translation_model_max_area: float | None = None  # cap on the window area (fDSST); None = paper
-    subpixel: bool = False                 # parabolic sub-pixel translation peak (not in the paper)
-    min_cells: int = 16                    # upsample tiny targets to a window of this many px (robustness)
-    fft_friendly: bool = True              # round the window up to a fast FFT size (+16 % fps; the
-    #                                        paper's exact window: False)
+    padding: float = hyper(1.0, ge=0, le=20, doc="window = target x (1 + padding)")
+    output_sigma_factor: float = hyper(1.0 / 16, gt=0, le=10,
+                                       doc="translation label sigma = sqrt(w h) x factor")
+    lam: float = hyper(1e-2, gt=0, le=1e3, doc="regularisation lambda of both filters (eq. 4)")
+    learning_rate: float = hyper(0.025, ge=0, le=1, doc="learning rate eta of both filters (eq. 5)")
+    n_scales: int = hyper(33, ge=1, le=99, doc="number of scales S of the scale filter")
+    scale_step: float = hyper(1.02, gt=1, le=2, doc="scale factor a between neighbouring scales")
+    scale_sigma_factor: float = hyper(0.25, gt=0, le=10, doc="scale label sigma = S / sqrt(33) x factor")
+    scale_model_max_area: float = hyper(512.0, ge=16, le=4096,
+                                        doc="scale patches are resized to at most this area (px)")
+    translation_model_max_area: float | None = hyper(None, ge=16, le=1e6,
+                                                     doc="cap on the window area (fDSST); none = the paper")
+    subpixel: bool = hyper(False, doc="parabolic sub-pixel translation peak (not in the paper)")
+    min_cells: int = hyper(16, ge=0, le=1024,
+                           doc="upsample tiny targets to a window of this many px (robustness)")
+    # the paper's exact window: fft_friendly=False
+    fft_friendly: bool = hyper(True, doc="round the window up to a fast FFT size (+16 % fps)")
 
 
 @register_tracker("dsst")

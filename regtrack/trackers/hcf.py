@@ -50,7 +50,8 @@ from regtrack.core.box import center_to_otb, clamp_box_size, clamp_center, otb_t
 from regtrack.core.labels import gaussian_label, hann_window, hcf_search_window, output_sigma
 from regtrack.core.sampling import sample_patch
 from regtrack.errors import RegtrackError
-from regtrack.trackers.base import Tracker, register_tracker
+from regtrack.features.backbones import BACKBONES
+from regtrack.trackers.base import Tracker, hyper, register_tracker
 
 FUSIONS = ("weighted", "coarse_to_fine")
 ICCV_WEIGHTS = (0.02, 0.5, 1.0)   # conv3_4, conv4_4, conv5_4 — CF2 commit 4b895b5 (ICCV 2015)
@@ -63,40 +64,46 @@ class HCFParams:
     ``tracker_ensemble.m``, ``cf_scale/init_scale_para.m``) and HCFT*'s for the long-term part."""
 
     # backbone (paper: VGG-19 conv3_4, conv4_4, conv5_4)
-    backbone: str = "vgg19"            # vgg19 | vgg16 | efficientnet_lite0 | udt
-    weights: str | None = None         # weights file; None = the backbone's default (vgg16: regtrack[vgg])
-    layers: tuple[str, ...] = ()       # shallow -> deep; () = the backbone's three HCF layers
+    backbone: str = hyper("vgg19", choices=BACKBONES, doc="the CNN whose layers are the features")
+    weights: str | None = hyper(None, doc="weights file; none = the default (vgg16: regtrack[vgg])")
+    layers: tuple[str, ...] = hyper((),
+                                    doc="layer names, shallow -> deep; () = the backbone's three HCF layers")
     # search window (CF2 get_search_window: padding generic 1.8, large 1, height 0.4)
-    padding: float = 1.8
-    large_padding: float = 1.0
-    tall_padding: float = 0.4
-    cell_size: int = 4
+    padding: float = hyper(1.8, ge=0, le=20, doc="window = target x (1 + padding) (CF2 get_search_window)")
+    large_padding: float = hyper(1.0, ge=0, le=20, doc="padding of large targets (CF2 get_search_window)")
+    tall_padding: float = hyper(0.4, ge=0, le=20, doc="padding of tall targets, width (1 + padding) x")
+    cell_size: int = hyper(4, ge=1, le=64, doc="feature cell size in pixels")
     # correlation filters (ICCV eq. 3-4)
-    lam: float = 1e-4
-    output_sigma_factor: float = 0.1
-    interp_factor: float = 0.01
+    lam: float = hyper(1e-4, gt=0, le=1e3, doc="ridge regularisation lambda (ICCV eq. 3)")
+    output_sigma_factor: float = hyper(0.1, gt=0, le=10, doc="label sigma = sqrt(w h) x factor / cell_size")
+    interp_factor: float = hyper(0.01, ge=0, le=1, doc="model learning rate (ICCV eq. 4)")
     # fusion of the layers
-    fusion: str = "weighted"           # weighted (CF2 code) | coarse_to_fine (ICCV eq. 5-6)
-    layer_weights: tuple[float, ...] = TPAMI_WEIGHTS  # shallow -> deep; ICCV: 0.02,0.5,1
-    subpixel: bool = True
+    fusion: str = hyper("weighted", choices=FUSIONS,
+                        doc="weighted sum (CF2 code) or coarse_to_fine (ICCV eq. 5-6)")
+    layer_weights: tuple[float, ...] = hyper(TPAMI_WEIGHTS, ge=0, le=1e3,
+                                             doc="weight of each layer, shallow -> deep; ICCV: 0.02,0.5,1")
+    subpixel: bool = hyper(True, doc="sub-cell peak of the fused response")
     # scale: DSST 1-D filter (CF2 cf_scale/init_scale_para.m)
-    scale: bool = True
-    n_scales: int = 33
-    scale_step: float = 1.02
-    scale_sigma_factor: float = 0.25
-    scale_lam: float = 0.01
-    scale_interp_factor: float = 0.01
-    scale_model_max_area: float = 512.0
+    scale: bool = hyper(True, doc="estimate the scale with DSST's 1-D scale filter")
+    n_scales: int = hyper(33, ge=1, le=99, doc="number of scales of the scale filter")
+    scale_step: float = hyper(1.02, gt=1, le=2, doc="scale factor between neighbouring scales")
+    scale_sigma_factor: float = hyper(0.25, gt=0, le=10, doc="scale label sigma = S / sqrt(33) x factor")
+    scale_lam: float = hyper(0.01, gt=0, le=1e3, doc="regularisation lambda of the scale filter")
+    scale_interp_factor: float = hyper(0.01, ge=0, le=1, doc="learning rate of the scale filter")
+    scale_model_max_area: float = hyper(512.0, ge=16, le=4096,
+                                        doc="scale patches are resized to at most this area")
     # HCFT* long-term memory filter and re-detection (tracker_HCFTstar.m)
-    long_term: bool = False
-    motion_thresh: float = 0.181
-    appearance_thresh: float = 0.38
-    ltm_kernel_sigma: float = 1.0
-    ltm_margin: float = 3.0            # app_sz = target + 2 * 3 px
-    ltm_max_area: float = 48.0 * 48.0  # the memory patch is resized to at most this area (px)
-    redetect: bool = True
-    redetect_factor: float = 1.0       # re-detection region = factor x the search window (HCFT*: 1)
-    redetect_step: float = 0.5         # candidate spacing, in target sizes
+    long_term: bool = hyper(False, doc="HCFT*: long-term memory filter and re-detection")
+    motion_thresh: float = hyper(0.181, ge=0, le=1,
+                                 doc="HCFT*: below this confidence the model is not updated")
+    appearance_thresh: float = hyper(0.38, ge=0, le=1, doc="HCFT*: below this confidence re-detection starts")
+    ltm_kernel_sigma: float = hyper(1.0, gt=0, le=100, doc="Gaussian kernel bandwidth of the memory filter")
+    ltm_margin: float = hyper(3.0, ge=0, le=100, doc="memory patch = target + 2 x margin px")
+    ltm_max_area: float = hyper(48.0 * 48.0, ge=16, le=1e6,
+                                doc="the memory patch is resized to at most this area (px)")
+    redetect: bool = hyper(True, doc="HCFT*: search a wider region when confidence is low")
+    redetect_factor: float = hyper(1.0, gt=0, le=10, doc="re-detection region = factor x the search window")
+    redetect_step: float = hyper(0.5, gt=0, le=10, doc="re-detection candidate spacing, in target sizes")
 
 
 @register_tracker("hcf")
@@ -109,8 +116,6 @@ class HCFTracker(Tracker):
     def __init__(self, params: HCFParams | None = None, **overrides: object) -> None:
         super().__init__(params, **overrides)
         p = self.params
-        if p.fusion not in FUSIONS:
-            raise RegtrackError(f"unknown fusion {p.fusion!r}", fix=f"choose one of {', '.join(FUSIONS)}")
         from regtrack.features.backbones import create_backbone
 
         self.backbone = create_backbone(p.backbone, p.weights)

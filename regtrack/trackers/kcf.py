@@ -29,7 +29,7 @@ from regtrack.core.labels import gaussian_label, hann_window, model_window, outp
 from regtrack.core.sampling import sample_patch
 from regtrack.errors import RegtrackError
 from regtrack.features.base import Feature
-from regtrack.trackers.base import Tracker, register_tracker
+from regtrack.trackers.base import Tracker, hyper, register_tracker
 
 
 @dataclasses.dataclass
@@ -38,18 +38,19 @@ class KCFParams:
     ``run_tracker.m``: ``'gaussian'``, ``'hog'``). For the raw-pixel variant set
     ``feature='gray', cell_size=1, kernel_sigma=0.2, interp_factor=0.075``."""
 
-    padding: float = 1.5               # window = target * (1 + padding)
-    lam: float = 1e-4                  # ridge regularisation lambda
-    output_sigma_factor: float = 0.1   # label sigma = sqrt(w h) * factor / cell_size
-    interp_factor: float = 0.02        # model update rate
-    kernel: str = "gaussian"           # 'gaussian' or 'linear'
-    kernel_sigma: float = 0.5          # Gaussian kernel bandwidth
-    feature: str = "hog"               # 'hog' (fHOG on grey, 31 ch) or 'gray'
-    cell_size: int = 4                 # feature stride in pixels
-    downscale_above: float = 100.0     # halve the resolution when sqrt(w h) >= this
-    subpixel: bool = False             # parabolic sub-cell peak (the paper uses the integer peak)
-    min_cells: int = 4                 # upsample tiny targets to at least this many cells (robustness)
-    fft_friendly: bool = False         # round the window up to a fast FFT size (+5 % fps here)
+    padding: float = hyper(1.5, ge=0, le=20, doc="window = target x (1 + padding) (KCF sec. 6.1)")
+    lam: float = hyper(1e-4, gt=0, le=1e3, doc="ridge regularisation lambda (eq. 17)")
+    output_sigma_factor: float = hyper(0.1, gt=0, le=10, doc="label sigma = sqrt(w h) x factor / cell_size")
+    interp_factor: float = hyper(0.02, ge=0, le=1, doc="model update rate (0: never update)")
+    kernel: str = hyper("gaussian", choices=("gaussian", "linear"), doc="kernel correlation, eq. 30 or 31")
+    kernel_sigma: float = hyper(0.5, gt=0, le=100, doc="Gaussian kernel bandwidth (eq. 30)")
+    feature: str = hyper("hog", choices=("hog", "gray"), doc="fHOG on grey (31 ch), or grey intensity")
+    cell_size: int = hyper(4, ge=1, le=64, doc="feature stride in pixels")
+    downscale_above: float = hyper(100.0, gt=0, doc="halve the resolution when sqrt(w h) >= this (px)")
+    subpixel: bool = hyper(False, doc="parabolic sub-cell peak (the paper uses the integer peak)")
+    min_cells: int = hyper(4, ge=0, le=256,
+                           doc="upsample tiny targets to at least this many cells (robustness)")
+    fft_friendly: bool = hyper(False, doc="round the window up to a fast FFT size (+5 % fps)")
 
 
 def make_feature(name: str, cell_size: int) -> Feature:
@@ -74,9 +75,6 @@ class KCF(Tracker):
     def init(self, image: np.ndarray, box: np.ndarray) -> None:
         image, box = self._first_frame(image, box)
         p = self.params
-        if p.kernel not in ("gaussian", "linear"):
-            raise RegtrackError(f"KCF kernel {p.kernel!r} is unknown",
-                                fix="use kernel=gaussian or kernel=linear")
         self.center, self.size = otb_to_center(box)
         self.feature = make_feature(p.feature, p.cell_size)
         self.window, self.factor = model_window(self.size, p.padding, p.cell_size, p.downscale_above,

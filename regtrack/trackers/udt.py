@@ -50,7 +50,7 @@ from regtrack.core.labels import gaussian_label, hann_window, output_sigma
 from regtrack.core.sampling import sample_patch, zoom_feature_maps
 from regtrack.errors import RegtrackError
 from regtrack.features.udt_net import UDTNet, load_udt_weights
-from regtrack.trackers.base import Tracker, register_tracker
+from regtrack.trackers.base import Tracker, hyper, register_tracker
 
 #: regtrack's own unsupervised model, trained on ../shared/data/train (see udt_regtrack.md).
 DEFAULT_WEIGHTS = "udt_regtrack.pth"
@@ -65,28 +65,32 @@ def default_weights_path() -> Path:
 class UDTParams:
     """UDT's tracking hyperparameters, defaults from ``run_UDT.m`` (UDT, CVPR 2019)."""
 
-    weights: str | None = None  # None: regtrack's own model (regtrack/data/udt_regtrack.pth)
-    input_size: int = 125  # net input, pixels (init_UDT.m)
-    padding: float = 1.8  # window = (1 + padding) x target (run_UDT.m, commit 77ef59c)
-    lam: float = 1e-4  # ridge regulariser lambda (UDT eq. 1)
-    output_sigma_factor: float = 0.1  # label sigma = sqrt(prod(input/(1+padding))) * 0.1
-    interp_factor: float = 0.01  # model learning rate
-    num_scales: int = 3
-    scale_step: float = 1.015
-    scale_penalty: float = 1.2  # multiplies the non-centre scales' peaks (run_UDT.m; >1 as published)
-    min_scale_factor: float = 0.2
-    max_scale_factor: float = 5.0
-    normalize_kernel: bool = True  # divide the linear kernel by numel(xf), as run_UDT.m does
+    weights: str | None = hyper(None,
+                                doc="weights file; none = our own (regtrack/data/udt_regtrack.pth)")
+    input_size: int = hyper(125, ge=16, le=512, doc="net input, pixels (init_UDT.m)")
+    padding: float = hyper(1.8, ge=0, le=20,
+                           doc="window = (1 + padding) x target (run_UDT.m, commit 77ef59c)")
+    lam: float = hyper(1e-4, gt=0, le=1e3, doc="ridge regulariser lambda (UDT eq. 1)")
+    output_sigma_factor: float = hyper(0.1, gt=0, le=10,
+                                       doc="label sigma = sqrt(prod(input/(1+padding))) x factor")
+    interp_factor: float = hyper(0.01, ge=0, le=1, doc="model learning rate (0: never update)")
+    num_scales: int = hyper(3, ge=1, le=9, doc="scales searched per frame (run_UDT.m: 3)")
+    scale_step: float = hyper(1.015, gt=1, le=2, doc="scale factor between neighbouring scales")
+    scale_penalty: float = hyper(1.2, gt=0, le=10,
+                                 doc="multiplies the non-centre scales' peaks (run_UDT.m; >1 as published)")
+    min_scale_factor: float = hyper(0.2, gt=0, le=1, doc="the target may shrink to this x its first size")
+    max_scale_factor: float = hyper(5.0, ge=1, le=100, doc="the target may grow to this x its first size")
+    normalize_kernel: bool = hyper(True, doc="divide the linear kernel by numel(xf), as run_UDT.m does")
     # Threads for each run of the net (torch's, set for the call and restored after); 0: torch's
     # own setting. With the work split over two threads below, one each is fastest on 2 cores.
-    threads: int = 1
+    threads: int = hyper(1, ge=0, le=256, doc="torch threads per net run (0: torch's own setting)")
     # Threads for the FFTs of the scale search when it runs on one thread (scipy's workers);
     # 0: every core this process may use.
-    fft_workers: int = 0
+    fft_workers: int = hyper(0, ge=0, le=256, doc="scipy FFT workers (0: every core)")
     # Split each frame over two threads: frame t's model update, then one side scale's crop,
     # net and response, on a worker thread; the other side scale and the centre on this one.
     # Detection waits for the update, so the numbers are those of the sequential order.
-    overlap_update: bool = True
+    overlap_update: bool = hyper(True, doc="split each frame over two threads (same boxes)")
     # With scale_penalty > 1 (run_UDT.m's 1.2) the centre scale wins only if its peak beats the
     # side scales' by 20 %. Its peak is first estimated from the larger side crop's features
     # zoomed onto the centre window; only if the estimate reaches ``centre_check_margin`` times
@@ -98,22 +102,23 @@ class UDTParams:
     # (benchmarks/bench_udt_centre.py, RESULTS_udt.md section 7). Saves one of the three net
     # passes a frame. Off: every scale through the net, as run_UDT.m does; it is also off when
     # scale_penalty <= 1 (DCFNet), where the centre usually wins.
-    lazy_centre_scale: bool = True
-    centre_check_margin: float = 0.88
+    lazy_centre_scale: bool = hyper(True, doc="estimate the centre scale's peak before running the net on it")
+    centre_check_margin: float = hyper(
+        0.88, ge=0, le=1, doc="run the centre crop if its estimate reaches this x the side peak; 0: always")
     # Re-use the chosen scale's search features, moved by the (whole-pixel) displacement, for the
     # model update instead of cropping and running the net again (run_UDT.m does the latter).
     # The new patch is exactly the search patch moved by whole pixels, so only a border strip
     # |shift| + 2 px wide differs (edge values here), where the cosine window is ~0.
-    reuse_features: bool = True
+    reuse_features: bool = hyper(True, doc="re-use the search features, moved, for the model update")
 
 
 @dataclasses.dataclass
 class DCFNetParams(UDTParams):
     """DCFNet's tracking defaults (``DCFNet_initialize`` in run_UDT.m / DCFNet's run_DCFNet.m)."""
 
-    padding: float = 2.0
-    scale_step: float = 1.0275
-    scale_penalty: float = 0.9925
+    padding: float = hyper(2.0, ge=0, le=20, doc="window = (1 + padding) x target (DCFNet)")
+    scale_step: float = hyper(1.0275, gt=1, le=2, doc="scale factor between neighbouring scales (DCFNet)")
+    scale_penalty: float = hyper(0.9925, gt=0, le=10, doc="multiplies the non-centre scales' peaks (DCFNet)")
 
 
 def _resolve_weights(name: str, weights: str | None) -> str:

@@ -41,6 +41,7 @@ from regtrack.core import dcf
 from regtrack.core.labels import gaussian_label, output_sigma
 from regtrack.errors import RegtrackError
 from regtrack.features.udt_net import UDTNet, atomic_torch_save, init_udt_net, save_udt_weights
+from regtrack.trackers.base import hyper
 from regtrack.training.data import CropBank, build_crops, find_videos, sample_triplets
 
 
@@ -48,25 +49,25 @@ from regtrack.training.data import CropBank, build_crops, find_videos, sample_tr
 class TrainConfig:
     """Hyperparameters; defaults are the paper's / ``train_UDT.m``'s unless noted."""
 
-    epochs: int = 50
-    batch_size: int = 32
-    lr_start: float = 1e-2  # logspace(-2, -5, epochs)
-    lr_end: float = 1e-5
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    matconvnet_grad_scale: bool = True  # gradient / batch_size, as cnn_train_dag does
-    pairs_per_epoch: int | None = None  # None: one pass over the usable frames (the imdb's size)
-    input_size: int = 125
-    padding: float = 2.0  # crop = (1 + padding) x pseudo box
-    output_sigma_factor: float = 0.1  # sigma = sqrt(prod(125 / 3)) / 10
-    lam: float = 1e-4
-    max_step: int = 10  # search frames within 10 original frames of the template
-    drop_ratio: float = 0.1  # cost-sensitive: drop the 10 % highest-loss samples
-    multi_frame: bool = True  # x -> z1 -> z2 -> x (False: x -> z1 -> x)
-    cost_sensitive: bool = True  # drop + motion weight + spatial weight (False: plain L2)
-    supervised: bool = False  # ground-truth crops, DCFNet loss
-    seed: int = 0
-    threads: int = 1
+    epochs: int = hyper(50, ge=1, le=10000, doc="passes over the training pairs (train_UDT.m: 50)")
+    batch_size: int = hyper(32, ge=1, le=4096, doc="triplets per step (train_UDT.m: 32)")
+    lr_start: float = hyper(1e-2, gt=0, le=10, doc="learning rate of the first epoch, log-spaced to lr_end")
+    lr_end: float = hyper(1e-5, gt=0, le=10, doc="learning rate of the last epoch")
+    momentum: float = hyper(0.9, ge=0, lt=1, doc="SGD momentum")
+    weight_decay: float = hyper(5e-4, ge=0, le=1, doc="L2 weight decay")
+    matconvnet_grad_scale: bool = hyper(True, doc="gradient / batch_size, as cnn_train_dag does")
+    pairs_per_epoch: int | None = hyper(None, ge=1, doc="none: one pass over the usable frames")
+    input_size: int = hyper(125, ge=16, le=512, doc="crop size in pixels")
+    padding: float = hyper(2.0, ge=0, le=20, doc="crop = (1 + padding) x pseudo box")
+    output_sigma_factor: float = hyper(0.1, gt=0, le=10, doc="label sigma = sqrt(prod(125 / 3)) x factor")
+    lam: float = hyper(1e-4, gt=0, le=1e3, doc="ridge regularisation lambda of the DCF layer")
+    max_step: int = hyper(10, ge=1, le=1000, doc="search frames within this many frames of the template")
+    drop_ratio: float = hyper(0.1, ge=0, lt=1, doc="cost-sensitive: drop this share of highest-loss samples")
+    multi_frame: bool = hyper(True, doc="x -> z1 -> z2 -> x (false: x -> z1 -> x)")
+    cost_sensitive: bool = hyper(True, doc="drop + motion weight + spatial weight (false: plain L2)")
+    supervised: bool = hyper(False, doc="ground-truth crops, DCFNet loss")
+    seed: int = hyper(0, ge=0, doc="random seed")
+    threads: int = hyper(1, ge=0, le=256, doc="torch threads (0: torch's own setting)")
 
     def lr(self, epoch: int) -> float:
         """``logspace(log10(lr_start), log10(lr_end), epochs)[epoch]``."""

@@ -92,7 +92,9 @@ def render_feature_figure(patch: np.ndarray, features: dict[str, np.ndarray], la
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=90)
+    from regtrack.fileio import atomic_path
+
+    with atomic_path(out, keep_suffix=True) as tmp:
+        fig.savefig(tmp, dpi=90, format=out.suffix.lstrip(".").lower() or "png")
     plt.close(fig)
     return out

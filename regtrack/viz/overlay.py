@@ -83,29 +83,46 @@ def annotate(frame: np.ndarray, boxes: dict[str, Sequence[float] | np.ndarray] |
     return out if out is not frame else out.copy()
 
 
+VIDEO_CODECS = {".avi": "MJPG", ".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v"}
+"""Output suffix -> the FourCC every OpenCV wheel can encode."""
+
+
+def check_video_path(path: str | Path) -> Path:
+    """Raise a one-line :class:`RegtrackError` if ``path``'s suffix is not a video this writes."""
+    path = Path(path)
+    if path.suffix.lower() not in VIDEO_CODECS:
+        raise RegtrackError(f"cannot write a {path.suffix or 'suffix-less'} video", path=path,
+                            fix="name the output .mp4 or .avi")
+    return path
+
+
 class VideoWriter:
     """Write RGB frames to a video file (``.mp4``: MPEG-4 Part 2 ``mp4v``; ``.avi``: MJPG), the
     codecs every OpenCV wheel can encode. The size is fixed by the first frame; later frames of
-    another size are resized. Use as a context manager, or call :meth:`close`."""
+    another size are resized. Use as a context manager, or call :meth:`close`.
+
+    Frames go to a temporary file beside ``path``; :meth:`close` moves it over ``path`` only when
+    the video is complete, so a run that fails part-way never replaces an existing video with a
+    partial one: its frames are kept in :func:`regtrack.fileio.partial_path` instead."""
 
     def __init__(self, path: str | Path, fps: float = 30.0) -> None:
         self.path = Path(path)
         self.fps = float(fps) if fps and np.isfinite(fps) and fps > 0 else 30.0
         self._writer: cv2.VideoWriter | None = None
+        self._tmp: Path | None = None
         self.size: tuple[int, int] | None = None
         self.frames = 0
 
     def _open(self, frame: np.ndarray) -> None:
-        suffix = self.path.suffix.lower()
-        fourcc = {".avi": "MJPG", ".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v"}.get(suffix)
-        if fourcc is None:
-            raise RegtrackError(f"cannot write a {suffix or 'suffix-less'} video", path=self.path,
-                                fix="name the output .mp4 or .avi")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        from regtrack.fileio import temp_beside
+
+        fourcc = VIDEO_CODECS[check_video_path(self.path).suffix.lower()]
         h, w = frame.shape[:2]
         self.size = (w, h)
-        self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*fourcc), self.fps, (w, h))
+        self._tmp = temp_beside(self.path, keep_suffix=True)
+        self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*fourcc), self.fps, (w, h))
         if not self._writer.isOpened():
+            self._tmp.unlink(missing_ok=True)
             raise RegtrackError("OpenCV cannot open this video for writing", path=self.path,
                                 fix="check the folder is writable, or use .avi")
 
@@ -121,17 +138,30 @@ class VideoWriter:
         self._writer.write(cv2.cvtColor(np.ascontiguousarray(frame[..., :3]), cv2.COLOR_RGB2BGR))
         self.frames += 1
 
-    def close(self) -> None:
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
+    def close(self, complete: bool = True) -> Path | None:
+        """Finish the file. ``complete``: it replaces ``path``; otherwise (a run that failed) the
+        frames written so far go to ``partial_path(path)``, and ``path`` is left as it was.
+        Returns the file written, or None when no frame was."""
+        from regtrack.fileio import commit, partial_path
+
+        if self._writer is None:
+            return None
+        self._writer.release()
+        self._writer = None
+        assert self._tmp is not None
+        target = self.path if complete else partial_path(self.path)
+        try:
+            commit(self._tmp, target)
+        finally:
+            self._tmp.unlink(missing_ok=True)
+        return target
 
     def __enter__(self) -> VideoWriter:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self.close()
+        self.close(complete=exc_type is None)
 
 
 def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: float = 30.0) -> int:
