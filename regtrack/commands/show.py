@@ -283,7 +283,7 @@ def run_convergence(args: argparse.Namespace) -> int:
     curves: dict = {}
     common: dict = {}
     for source in args.sources:
-        box, _ = _first_box(argparse.Namespace(source=source, box=None))
+        box, _ = _first_box(argparse.Namespace(source=source, box=None, out=args.out))
         try:
             first = next(iter(open_source(source)))
         except StopIteration:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from regtrack.viz.figure import save_figure
+
 
 def pca_rgb(fmap: np.ndarray) -> np.ndarray:
     """``C x h x w`` features -> ``h x w x 3`` image in [0, 1]: the projection on the first three
@@ -90,11 +92,4 @@ def render_feature_figure(patch: np.ndarray, features: dict[str, np.ndarray], la
         a.set_yticks([])
     if title:
         fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    out = Path(out)
-    from regtrack.fileio import atomic_path
-
-    with atomic_path(out, keep_suffix=True) as tmp:
-        fig.savefig(tmp, dpi=90, format=out.suffix.lstrip(".").lower() or "png")
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from regtrack.core.losses import modulating_factor
-from regtrack.fileio import atomic_path
+from regtrack.viz.figure import save_figure
 
 CURVES = (("l2", "L2: m = 1", {}), ("l3", "L3 (focal, $\\gamma$ = 1): m = l", {}),
           ("shrinkage", "shrinkage (a = 10, c = 0.2)", {"a": 10.0, "c": 0.2}))
@@ -54,13 +54,7 @@ def render_loss_modulation(out: str | Path, *, extra_shrinkage: Sequence[tuple[f
         ax.grid(alpha=0.3)
     fig.suptitle("Shrinkage loss shrinks only the easy samples; L3 also shrinks the hard ones below l = 1",
                  fontsize=11)
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=90, format="png")
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def modulation_table(points: Sequence[float] = (0.05, 0.1, 0.2, 0.5, 0.9)) -> list[tuple[float, ...]]:

@@ -17,21 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from regtrack.fileio import atomic_path
+from regtrack.viz.figure import save_figure
 
 LOSS_COLOURS = {"l2": "tab:blue", "l3": "tab:orange", "shrinkage": "tab:green"}
-
-
-def _save(fig, out: str | Path) -> Path:  # noqa: ANN001
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=90, format="png")
-    plt.close(fig)
-    return out
 
 
 def render_imbalance(patch: np.ndarray, label: np.ndarray, output: np.ndarray,
@@ -69,7 +57,7 @@ def render_imbalance(patch: np.ndarray, label: np.ndarray, output: np.ndarray,
     ax.set_title("easy samples (small differences) dominate", fontsize=9)
     if title:
         fig.suptitle(title, fontsize=11)
-    return _save(fig, out)
+    return save_figure(fig, out)
 
 
 def iterations_to(losses: Sequence[float], threshold: float) -> int | None:
@@ -111,4 +99,4 @@ def render_convergence(curves: Mapping[str, Mapping[str, Sequence[float]]], thre
         ax.legend(fontsize=8)
     if title:
         fig.suptitle(title, fontsize=11)
-    return _save(fig, out)
+    return save_figure(fig, out)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from regtrack.fileio import atomic_path
+from regtrack.viz.figure import save_figure
 
 BRANCH_TITLES = {"base": "base layer (correlation filter)", "spatial": "spatial residual",
                  "temporal": "temporal residual (first frame)"}
@@ -74,10 +74,4 @@ def render_residual_figure(frame: np.ndarray, window: np.ndarray, branches: Mapp
         ax.set_yticks([])
     if title:
         fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=90, format="png")
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
