@@ -35,6 +35,7 @@ _TRACKER_MODULES: dict[str, str] = {
     "dcfnet": "regtrack.trackers.udt",
     "hcf": "regtrack.trackers.hcf",
     "crest": "regtrack.trackers.crest",
+    "eco_hc": "regtrack.trackers.eco",
     "opencv_kcf": "regtrack.trackers.opencv",
     "opencv_csrt": "regtrack.trackers.opencv",
 }

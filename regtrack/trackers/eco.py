@@ -1,0 +1,100 @@
+"""ECO-HC and UDT+ on regtrack's ECO framework (:mod:`regtrack.core.eco`).
+
+* ``eco_hc``: ECO with hand-crafted features (Danelljan et al., CVPR 2017): fHOG at 6-px cells
+  projected to 10 channels and colour names at 4-px cells projected to 3, with the settings of the
+  authors' ``runfiles/testing_ECO_HC.m`` (pyECO's ``otb_hc_config.py`` agrees).
+
+Boxes in and out are OTB ``[x, y, w, h]`` (1-based).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from regtrack.core.box import center_to_otb, otb_to_center
+from regtrack.core.eco.model import ECO, ECOSettings, FeatureBlock
+from regtrack.features.handcrafted import ColorNames, FHog
+from regtrack.trackers.base import Tracker, hyper, register_tracker
+
+
+@dataclasses.dataclass
+class ECOHCParams:
+    """ECO-HC's settings (``testing_ECO_HC.m``)."""
+
+    hog_cell_size: int = hyper(6, ge=1, doc="fHOG cell size, pixels")
+    hog_compressed_dim: int = hyper(10, ge=1, le=31, doc="fHOG channels after projection")
+    cn_cell_size: int = hyper(4, ge=1, doc="colour-names cell size, pixels")
+    cn_compressed_dim: int = hyper(3, ge=1, le=10, doc="colour-names channels after projection")
+    colornames: str | None = hyper(None, doc="w2crs.mat colour-names table (default $REGTRACK_COLORNAMES)")
+    search_area_scale: float = hyper(4.0, gt=1, doc="search area = this x target (square)")
+    min_sample_size: float = hyper(150.0**2, gt=0, doc="smallest sample area, pixels^2")
+    max_sample_size: float = hyper(200.0**2, gt=0, doc="largest sample area, pixels^2")
+    output_sigma_factor: float = hyper(1.0 / 16, gt=0, doc="label sigma = sqrt(w h) x this")
+    learning_rate: float = hyper(0.009, gt=0, lt=1, doc="sample space learning rate gamma")
+    n_samples: int = hyper(30, ge=2, doc="components of the sample space model")
+    train_gap: int = hyper(5, ge=0, doc="frames without training between trainings")
+    skip_after_frame: int = hyper(10, ge=1, doc="train every frame before this one")
+    projection_reg: float = hyper(1e-7, ge=0, doc="projection matrix regularisation lambda")
+    cg_iter: int = hyper(5, ge=1, doc="CG iterations per training")
+    init_cg_iter: int = hyper(150, ge=1, doc="CG iterations in the first frame, in all")
+    init_gn_iter: int = hyper(10, ge=1, doc="Gauss-Newton iterations in the first frame")
+    precond_data_param: float = hyper(0.75, ge=0, le=1, doc="data term's weight in the preconditioner")
+    precond_reg_param: float = hyper(0.25, ge=0, le=1, doc="regulariser's weight in the preconditioner")
+    precond_proj_param: float = hyper(40.0, gt=0, doc="projection part of the preconditioner")
+    reg_window_min: float = hyper(1e-4, gt=0, doc="spatial regularisation on the target")
+    reg_window_edge: float = hyper(10e-3, gt=0, doc="spatial regularisation at the target's edge")
+    reg_window_power: float = hyper(2.0, gt=0, doc="spatial regularisation polynomial degree")
+    reg_sparsity_threshold: float = hyper(0.05, ge=0, lt=1, doc="drop smaller DFT coefficients of the window")
+    interp_bicubic_a: float = hyper(-0.75, ge=-1, le=0, doc="cubic interpolation kernel parameter")
+    newton_iterations: int = hyper(5, ge=0, doc="Newton steps refining the detection peak")
+    n_scales: int = hyper(17, ge=1, doc="fDSST scale samples")
+    n_interp_scales: int = hyper(33, ge=1, doc="fDSST interpolated scales")
+    scale_step: float = hyper(1.02, gt=1, doc="fDSST scale step")
+    scale_sigma_factor: float = hyper(1.0 / 16, gt=0, doc="fDSST label sigma factor")
+    scale_learning_rate: float = hyper(0.025, gt=0, lt=1, doc="fDSST learning rate")
+    scale_model_max_area: float = hyper(32.0 * 16, gt=0, doc="fDSST patch area, pixels^2")
+    scale_lambda: float = hyper(1e-2, gt=0, doc="fDSST regularisation")
+
+
+def hog_block(cell_size: int, dim: int) -> FeatureBlock:
+    """fHOG (31 channels) at ``cell_size``, projected to ``dim``."""
+    return FeatureBlock("fhog", FHog(cell_size, scale=1.0), cell_size, dim)
+
+
+def cn_block(cell_size: int, dim: int, table: str | None) -> FeatureBlock:
+    """Colour names (10 channels) averaged over ``cell_size`` cells, projected to ``dim``."""
+    return FeatureBlock("cn", ColorNames(table, cell_size), cell_size, dim)
+
+
+class _ECOTracker(Tracker):
+    """The common init/update of the ECO trackers: subclasses give the feature blocks."""
+
+    def blocks(self) -> list[FeatureBlock]:
+        raise NotImplementedError
+
+    def init(self, image: np.ndarray, box: np.ndarray) -> None:
+        image, box = self._first_frame(image, box)
+        center, size = otb_to_center(box)
+        self.eco = ECO(self.blocks(), ECOSettings.from_params(self.params))
+        self.eco.init(image, center, size)
+        self.timings = self.eco.timings
+
+    def update(self, image: np.ndarray) -> np.ndarray:
+        image = self._next_frame(image)
+        center, size = self.eco.track(image)
+        return center_to_otb(center, size)
+
+
+@register_tracker("eco_hc")
+class ECOHC(_ECOTracker):
+    """ECO-HC: fHOG + colour names (CVPR 2017). See the module docstring."""
+
+    name = "eco_hc"
+    Params = ECOHCParams
+
+    def blocks(self) -> list[FeatureBlock]:
+        p = self.params
+        return [hog_block(p.hog_cell_size, p.hog_compressed_dim),
+                cn_block(p.cn_cell_size, p.cn_compressed_dim, p.colornames)]
