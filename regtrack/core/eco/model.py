@@ -232,8 +232,8 @@ class ECO:
             z = [shift_spectrum(v, (ty, tx)) for v in z]  # ECO's use_detection_sample
             self.samples.add(z)
             lr = s.learning_rate
-            self.sample_energy = [(1 - lr) * e + lr * (v * v.conj()).real for e, v in zip(self.sample_energy, z,
-                                                                                         strict=True)]
+            self.sample_energy = [(1 - lr) * e + lr * (v * v.conj()).real
+                                  for e, v in zip(self.sample_energy, z, strict=True)]
         if self.frame < s.skip_after_frame or self.frames_since_train >= s.train_gap:
             with self._timed("train"):
                 t0 = time.perf_counter()

@@ -41,8 +41,8 @@ def gauss_newton_operators(xf: list[np.ndarray], p: list[np.ndarray], f0: list[n
                            lam: float, reg: list[np.ndarray], out_shape: tuple[int, int]):  # noqa: ANN201
     """The normal equations of one Gauss-Newton step (ECO eq. 10-11) around ``(f0, P)`` on one
     sample ``xf`` (``[C, N, M]`` per block, interpolated, not projected): returns ``(apply,
-    rhs_fn)`` where ``apply([f..., dP...])`` is the left-hand side and ``rhs_fn(yf_out)`` the right (``yf_out``: the label on the output grid),
-    with the projected sample ``z``."""
+    rhs_fn, z)``: ``apply([f..., dP...])`` is the left-hand side, ``rhs_fn(yf_out)`` the right
+    (``yf_out``: the label on the output grid), ``z`` the projected sample."""
     k_blocks = len(xf)
     z = [project(x, pk) for x, pk in zip(xf, p, strict=True)]
     xc = [x.conj() for x in xf]

@@ -8,7 +8,6 @@ that convolution a small kernel (a few taps)."""
 from __future__ import annotations
 
 import numpy as np
-import scipy.signal
 
 
 def reg_window_filter(support: float, target_size: np.ndarray, w_min: float = 1e-4,
@@ -25,10 +24,11 @@ def reg_window_filter(support: float, target_size: np.ndarray, w_min: float = 1e
     sy, sx = 0.5 * float(target_size[1]), 0.5 * float(target_size[0])
     window = (w_edge - w_min) * (np.abs(grid[:, None] / sy) ** power
                                  + np.abs(grid[None, :] / sx) ** power) + w_min
-    dft = np.fft.fft2(window) / window.size
+    # the window's centre is the origin, as the features' (regtrack.core.eco conventions)
+    dft = np.fft.fft2(np.fft.ifftshift(window)) / window.size
     dft[np.abs(dft) < sparsity * np.abs(dft).max()] = 0
     sparse = np.real(np.fft.ifft2(dft)) * window.size
-    dft[0, 0] += (w_min - sparse.min()) / window.size
+    dft[0, 0] += w_min - sparse.min()  # lifts the window by that much
     dft = np.fft.fftshift(dft)
     c = n // 2  # frequency 0 after fftshift
     rows = np.flatnonzero(np.abs(dft).sum(1) > 0)
@@ -41,7 +41,16 @@ def reg_window_filter(support: float, target_size: np.ndarray, w_min: float = 1e
 def apply_reg(hf: np.ndarray, reg: np.ndarray) -> np.ndarray:
     """``W^H W f`` in the Fourier domain: the filter's coefficients ``[..., N, M]`` convolved with
     the regularisation filter (full), then with it again (valid), i.e. ``w^2 f`` for a filter
-    whose coefficients are zero outside ``N x M`` (C-COT eq. 10's regularisation term)."""
-    kernel = reg.reshape((1,) * (hf.ndim - 2) + reg.shape)
-    full = scipy.signal.convolve(hf, kernel, mode="full", method="direct")
-    return scipy.signal.convolve(full, kernel, mode="valid", method="direct").astype(hf.dtype)
+    whose coefficients are zero outside ``N x M`` (C-COT eq. 10's regularisation term). The
+    kernel has a few dozen taps, so the convolutions are sums of shifted copies (complex input,
+    which SciPy's direct convolution handles slowly)."""
+    a, b = reg.shape
+    n, m = hf.shape[-2:]
+    taps = [(i, j, float(reg[i, j])) for i in range(a) for j in range(b) if reg[i, j] != 0]
+    full = np.zeros(hf.shape[:-2] + (n + a - 1, m + b - 1), hf.dtype)
+    for i, j, w in taps:  # reg is symmetric: convolution = correlation
+        full[..., i:i + n, j:j + m] += w * hf
+    out = np.zeros_like(hf)
+    for i, j, w in taps:
+        out += w * full[..., i:i + n, j:j + m]
+    return out
