@@ -14,6 +14,7 @@ filter has its own block's frequencies only.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from regtrack.core.eco.cg import pcg
@@ -25,26 +26,54 @@ def scores(hf: list[np.ndarray], samples: list[np.ndarray], out_shape: tuple[int
     """``sum_blocks sum_d z_d f_d`` on the output frequency grid: the detection scores' Fourier
     coefficients (C-COT eq. 2 / ECO eq. 3). ``samples[k]`` is ``[J, D, N, M]`` (or ``[D, N, M]``);
     returns ``[J, No, Mo]`` (or ``[No, Mo]``)."""
-    lead = samples[0].shape[:-3]
-    out = np.zeros(lead + tuple(out_shape), np.complex64)
+    single = samples[0].ndim == 3
+    out = np.zeros((samples[0].shape[0] if not single else 1,) + tuple(out_shape), np.complex64)
     for f, z in zip(hf, samples, strict=True):
         ys, xs = embed(f, out_shape)
-        out[..., ys, xs] += np.einsum("...dnm,dnm->...nm", z, f)
+        z4 = z[None] if single else z
+        out[:, ys, xs] += _channel_sum(z4.reshape(z4.shape[0], z4.shape[1], -1),
+                                       f.reshape(f.shape[0], -1).astype(np.complex64)).reshape(
+                                           z4.shape[0], *f.shape[-2:])
+    return out[0] if single else out
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _channel_sum(z: np.ndarray, f: np.ndarray) -> np.ndarray:  # pragma: no cover - jit
+    """``out[j, p] = sum_d z[j, d, p] f[d, p]`` (complex64), one pass without temporaries."""
+    n_j, n_d, n_p = z.shape
+    out = np.zeros((n_j, n_p), np.complex64)
+    for j in range(n_j):
+        for d in range(n_d):
+            for p in range(n_p):
+                out[j, p] += z[j, d, p] * f[d, p]
+    return out
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _adjoint_sum(z: np.ndarray, s: np.ndarray) -> np.ndarray:  # pragma: no cover - jit
+    """``out[d, p] = sum_j conj(z[j, d, p]) s[j, p]`` (complex64), one pass."""
+    n_j, n_d, n_p = z.shape
+    out = np.zeros((n_d, n_p), np.complex64)
+    for j in range(n_j):
+        for d in range(n_d):
+            for p in range(n_p):
+                out[d, p] += np.conj(z[j, d, p]) * s[j, p]
     return out
 
 
 def normal_equations(samples: list[np.ndarray], weights: np.ndarray, reg: list[np.ndarray],
                      out_shape: tuple[int, int]):  # noqa: ANN201 - a closure
     """``f -> A^H Gamma A f + W^H W f`` (C-COT eq. 11's left-hand side) for :func:`pcg`."""
-    conj = [z.conj() for z in samples]
     w = np.asarray(weights, np.float32)
+    flat = [z.reshape(z.shape[0], z.shape[1], -1) for z in samples]
 
     def apply(hf: list[np.ndarray]) -> list[np.ndarray]:
         sh = scores(hf, samples, out_shape) * w[:, None, None]
         out = []
-        for f, zc, r in zip(hf, conj, reg, strict=True):
+        for f, z, r in zip(hf, flat, reg, strict=True):
             ys, xs = embed(f, out_shape)
-            out.append(np.einsum("jdnm,jnm->dnm", zc, sh[:, ys, xs]) + apply_reg(f, r))
+            s = np.ascontiguousarray(sh[:, ys, xs]).reshape(len(w), -1)
+            out.append(_adjoint_sum(z, s).reshape(f.shape) + apply_reg(f, r))
         return out
 
     return apply
@@ -54,7 +83,11 @@ def right_hand_side(samples: list[np.ndarray], weights: np.ndarray, yf: list[np.
     """``A^H Gamma y = sum_j alpha_j conj(z_j) y`` (C-COT eq. 11's right-hand side); ``yf[k]`` is
     the label on block ``k``'s frequencies."""
     w = np.asarray(weights, np.float32)
-    return [np.einsum("j,jdnm->dnm", w, z.conj()) * y for z, y in zip(samples, yf, strict=True)]
+    out = []
+    for z, y in zip(samples, yf, strict=True):
+        s = np.ascontiguousarray(np.broadcast_to((w[:, None, None] * y).astype(np.complex64), (len(w),) + y.shape))
+        out.append(_adjoint_sum(z.reshape(z.shape[0], z.shape[1], -1), s.reshape(len(w), -1)).reshape(z.shape[1:]))
+    return out
 
 
 def preconditioner(sample_energy: list[np.ndarray], reg_energy: list[float], data_param: float,
