@@ -30,7 +30,8 @@ def slowest_frames(out: Path, labels: list[str]) -> dict:
         times = [np.loadtxt(f, ndmin=1)[1:] for f in sorted((out / label).glob("*_time.txt"))]
         if times:
             all_t = np.concatenate(times)
-            worst[label] = {"max_ms": float(all_t.max() * 1e3), "p99_ms": float(np.percentile(all_t, 99) * 1e3)}
+            worst[label] = {"max_ms": float(all_t.max() * 1e3),
+                            "p99_ms": float(np.percentile(all_t, 99) * 1e3)}
             print(f"{label:16s} slowest frame {worst[label]['max_ms']:.1f} ms, 99th percentile "
                   f"{worst[label]['p99_ms']:.1f} ms", flush=True)
     return worst

@@ -15,7 +15,8 @@ from regtrack.core.eco.sample_space import SampleSpace
 @pytest.mark.parametrize("f", [0.0, 0.13, 0.37, 0.5, 1.2, 2.7])
 def test_cubic_kernel_fourier_is_the_kernels_transform(f):
     # B(f) = 2 int_0^2 b(x) cos(2 pi f x) dx, integrated numerically
-    num = 2 * sum(quad(lambda x: fourier.cubic_kernel(x) * np.cos(2 * np.pi * f * x), a, a + 1)[0] for a in (0, 1))
+    num = 2 * sum(quad(lambda x: fourier.cubic_kernel(x) * np.cos(2 * np.pi * f * x), a, a + 1)[0]
+                  for a in (0, 1))
     assert fourier.cubic_kernel_fourier(np.array([f]))[0] == pytest.approx(num, abs=1e-9)
 
 
@@ -79,7 +80,8 @@ def test_gauss_newton_normal_equations_are_symmetric_and_solved_by_cg():
     apply, rhs_fn, _ = projection.gauss_newton_operators(xf, p0, f0, 1e-3, reg, y.shape)
 
     def rand():
-        return [(rng.standard_normal(f_true.shape) + 1j * rng.standard_normal(f_true.shape)).astype(np.complex64),
+        re, im = rng.standard_normal(f_true.shape), rng.standard_normal(f_true.shape)
+        return [(re + 1j * im).astype(np.complex64),
                 rng.standard_normal(p_true.shape).astype(np.float32)]
 
     u, v = rand(), rand()

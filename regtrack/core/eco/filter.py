@@ -85,8 +85,8 @@ def right_hand_side(samples: list[np.ndarray], weights: np.ndarray, yf: list[np.
     w = np.asarray(weights, np.float32)
     out = []
     for z, y in zip(samples, yf, strict=True):
-        s = np.ascontiguousarray(np.broadcast_to((w[:, None, None] * y).astype(np.complex64), (len(w),) + y.shape))
-        out.append(_adjoint_sum(z.reshape(z.shape[0], z.shape[1], -1), s.reshape(len(w), -1)).reshape(z.shape[1:]))
+        wy = (w[:, None] * y.reshape(1, -1)).astype(np.complex64)  # alpha_j y, J x NM
+        out.append(_adjoint_sum(z.reshape(z.shape[0], z.shape[1], -1), wy).reshape(z.shape[1:]))
     return out
 
 

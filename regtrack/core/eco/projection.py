@@ -34,7 +34,9 @@ def pca_projection(features: np.ndarray, dim: int) -> np.ndarray:
 
 def project(xf: np.ndarray, p: np.ndarray) -> np.ndarray:
     """``P^T x`` per frequency: ``[..., C, N, M] -> [..., D, N, M]`` (ECO eq. 3)."""
-    return np.einsum("cd,...cnm->...dnm", p.astype(xf.real.dtype), xf)
+    c, d = p.shape
+    flat = xf.reshape(xf.shape[:-3] + (c, -1))
+    return (p.T.astype(xf.dtype) @ flat).reshape(xf.shape[:-3] + (d,) + xf.shape[-2:])
 
 
 def gauss_newton_operators(xf: list[np.ndarray], p: list[np.ndarray], f0: list[np.ndarray],

@@ -36,7 +36,7 @@ class SampleSpace:
         """``Re <x_j, sample>`` for every slot ``j``."""
         g = np.zeros(self.n_samples)
         for store, x in zip(self.samples, sample, strict=True):
-            g += (store.reshape(self.n_samples, -1).conj() @ x.ravel()).real
+            g += (store.reshape(self.n_samples, -1) @ x.ravel().conj()).real  # Re <s, x> = Re <x, s>
         return g
 
     def _put(self, slot: int, sample: list[np.ndarray]) -> None:
