@@ -27,32 +27,33 @@ def _axpy(alpha: float, x: Vector, y: Vector) -> Vector:
 
 
 def pcg(apply_a: Callable[[Vector], Vector], rhs: Vector, x0: Vector, n_iter: int,
-        precond: Vector | None = None, tol: float = 0.0) -> tuple[Vector, list[float]]:
+        precond: Vector | None = None, tol: float = 0.0,
+        inner_fn: Callable[[Vector, Vector], float] = inner) -> tuple[Vector, list[float]]:
     """Solve ``A x = rhs`` for a symmetric positive definite ``A`` (given as ``apply_a``) by
     ``n_iter`` iterations of preconditioned CG from ``x0``, the preconditioner ``M = diag(precond)``
-    (``None``: none). Returns ``x`` and the residual norms ``|r|`` after each iteration; stops
-    early when ``|r| <= tol |rhs|``."""
+    (``None``: none), the inner product ``inner_fn`` (default :func:`inner`). Returns ``x`` and
+    the residual norms ``|r|`` after each iteration; stops early when ``|r| <= tol |rhs|``."""
     x = [v.copy() for v in x0]
     r = [b - ax for b, ax in zip(rhs, apply_a(x), strict=True)]
     norms: list[float] = []
-    rhs_norm = np.sqrt(max(inner(rhs, rhs), 1e-300))
+    rhs_norm = np.sqrt(max(inner_fn(rhs, rhs), 1e-300))
     p: Vector | None = None
     rho_old = 1.0
     for _ in range(n_iter):
         z = r if precond is None else [ri / mi for ri, mi in zip(r, precond, strict=True)]
-        rho = inner(r, z)
+        rho = inner_fn(r, z)
         if rho <= 0.0 or not np.isfinite(rho):
             break
         p = z if p is None else _axpy(rho / rho_old, p, z)
         q = apply_a(p)
-        pq = inner(p, q)
+        pq = inner_fn(p, q)
         if pq <= 0.0 or not np.isfinite(pq):
             break
         alpha = rho / pq
         x = _axpy(alpha, p, x)
         r = _axpy(-alpha, q, r)
         rho_old = rho
-        norms.append(float(np.sqrt(inner(r, r))))
+        norms.append(float(np.sqrt(inner_fn(r, r))))
         if norms[-1] <= tol * rhs_norm:
             break
     return x, norms

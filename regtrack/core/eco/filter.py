@@ -9,7 +9,10 @@ array ``[J, D, N, M]`` per feature block), weights ``alpha_j`` and the label ``y
 whose normal equations (C-COT eq. 11) ``(A^H Gamma A + W^H W) f = A^H Gamma y`` are solved by
 preconditioned conjugate gradient (:mod:`.cg`), warm-started from the current filter. Blocks of
 different resolutions add up on the largest one's frequency grid (``out_shape``); each block's
-filter has its own block's frequencies only.
+filter has its own block's frequencies only. With ``half``, every spectrum is a half spectrum
+(:func:`~regtrack.core.eco.fourier.half`; ``out_shape`` too) and inner products weigh its columns
+(:func:`~regtrack.core.eco.fourier.half_metric`), as ECO's code does: the same solution at half
+the cost.
 """
 
 from __future__ import annotations
@@ -17,19 +20,20 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from regtrack.core.eco.cg import pcg
-from regtrack.core.eco.fourier import embed
+from regtrack.core.eco import cg
+from regtrack.core.eco.fourier import embed, full, half_metric
 from regtrack.core.eco.regularization import apply_reg
 
 
-def scores(hf: list[np.ndarray], samples: list[np.ndarray], out_shape: tuple[int, int]) -> np.ndarray:
+def scores(hf: list[np.ndarray], samples: list[np.ndarray], out_shape: tuple[int, int],
+           half: bool = False) -> np.ndarray:
     """``sum_blocks sum_d z_d f_d`` on the output frequency grid: the detection scores' Fourier
     coefficients (C-COT eq. 2 / ECO eq. 3). ``samples[k]`` is ``[J, D, N, M]`` (or ``[D, N, M]``);
     returns ``[J, No, Mo]`` (or ``[No, Mo]``)."""
     single = samples[0].ndim == 3
     out = np.zeros((samples[0].shape[0] if not single else 1,) + tuple(out_shape), np.complex64)
     for f, z in zip(hf, samples, strict=True):
-        ys, xs = embed(f, out_shape)
+        ys, xs = embed(f, out_shape, half)
         z4 = z[None] if single else z
         out[:, ys, xs] += _channel_sum(z4.reshape(z4.shape[0], z4.shape[1], -1),
                                        f.reshape(f.shape[0], -1).astype(np.complex64)).reshape(
@@ -62,18 +66,19 @@ def _adjoint_sum(z: np.ndarray, s: np.ndarray) -> np.ndarray:  # pragma: no cove
 
 
 def normal_equations(samples: list[np.ndarray], weights: np.ndarray, reg: list[np.ndarray],
-                     out_shape: tuple[int, int]):  # noqa: ANN201 - a closure
+                     out_shape: tuple[int, int], half: bool = False):  # noqa: ANN201 - a closure
     """``f -> A^H Gamma A f + W^H W f`` (C-COT eq. 11's left-hand side) for :func:`pcg`."""
     w = np.asarray(weights, np.float32)
     flat = [z.reshape(z.shape[0], z.shape[1], -1) for z in samples]
 
     def apply(hf: list[np.ndarray]) -> list[np.ndarray]:
-        sh = scores(hf, samples, out_shape) * w[:, None, None]
+        sh = scores(hf, samples, out_shape, half) * w[:, None, None]
         out = []
         for f, z, r in zip(hf, flat, reg, strict=True):
-            ys, xs = embed(f, out_shape)
+            ys, xs = embed(f, out_shape, half)
             s = np.ascontiguousarray(sh[:, ys, xs]).reshape(len(w), -1)
-            out.append(_adjoint_sum(z, s).reshape(f.shape) + apply_reg(f, r))
+            reg_f = apply_reg(full(f), r)[..., : f.shape[-1]] if half else apply_reg(f, r)
+            out.append(_adjoint_sum(z, s).reshape(f.shape) + reg_f)
         return out
 
     return apply
@@ -104,7 +109,15 @@ def preconditioner(sample_energy: list[np.ndarray], reg_energy: list[float], dat
 
 def train_filter(hf: list[np.ndarray], samples: list[np.ndarray], weights: np.ndarray,
                  yf: list[np.ndarray], reg: list[np.ndarray], precond: list[np.ndarray],
-                 out_shape: tuple[int, int], n_iter: int) -> tuple[list[np.ndarray], list[float]]:
+                 out_shape: tuple[int, int], n_iter: int, half: bool = False
+                 ) -> tuple[list[np.ndarray], list[float]]:
     """``n_iter`` CG iterations on C-COT eq. 11, from ``hf`` (warm start, ECO sec. 4.3)."""
-    apply = normal_equations(samples, weights, reg, out_shape)
-    return pcg(apply, right_hand_side(samples, weights, yf), hf, n_iter, precond)
+    apply = normal_equations(samples, weights, reg, out_shape, half)
+    inner_fn = cg.inner
+    if half:
+        metrics = [half_metric(f) for f in hf]
+
+        def inner_fn(a: list[np.ndarray], b: list[np.ndarray]) -> float:
+            return float(sum(np.sum(m * (x.conj() * y).real) for x, y, m in zip(a, b, metrics, strict=True)))
+
+    return cg.pcg(apply, right_hand_side(samples, weights, yf), hf, n_iter, precond, inner_fn=inner_fn)

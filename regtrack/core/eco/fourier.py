@@ -79,22 +79,47 @@ def gaussian_label_fourier(n: int, m: int, sigma: float) -> np.ndarray:
     return (gy[:, None] * gx[None, :]).astype(np.complex64)
 
 
-def shift_spectrum(xf: np.ndarray, shift: tuple[float, float]) -> np.ndarray:
+def shift_spectrum(xf: np.ndarray, shift: tuple[float, float], half: bool = False) -> np.ndarray:
     """The coefficients of ``x(t + shift)``, ``shift = (dy, dx)`` in periods: ``X[k] exp(i 2 pi k
     shift)``. A detection sample shifted by the found displacement is centred on the target
-    (ECO's ``use_detection_sample``)."""
+    (ECO's ``use_detection_sample``). ``half``: ``xf`` is a half spectrum (:func:`half`)."""
     n, m = xf.shape[-2:]
     ey = np.exp(2j * np.pi * frequencies(n) * shift[0])
-    ex = np.exp(2j * np.pi * frequencies(m) * shift[1])
+    kx = np.arange(m) - (m - 1) if half else frequencies(m)
+    ex = np.exp(2j * np.pi * kx * shift[1])
     return (xf * (ey[:, None] * ex[None, :])).astype(xf.dtype)
 
 
-def embed(small: np.ndarray, shape: tuple[int, int]) -> tuple[slice, slice]:
+def embed(small: np.ndarray, shape: tuple[int, int], half: bool = False) -> tuple[slice, slice]:
     """The index of a centred ``N x M`` spectrum inside a centred larger one of ``shape``: the
-    blocks of several resolutions add up there (ECO's output size is the largest filter's)."""
+    blocks of several resolutions add up there (ECO's output size is the largest filter's).
+    ``half``: both are half spectra (:func:`half`), whose last column is frequency 0."""
     n, m = small.shape[-2:]
-    py, px = (shape[0] - n) // 2, (shape[1] - m) // 2
+    py = (shape[0] - n) // 2
+    px = shape[1] - m if half else (shape[1] - m) // 2
     return slice(py, py + n), slice(px, px + m)
+
+
+def half(xf: np.ndarray) -> np.ndarray:
+    """The columns of non-positive horizontal frequency, ``[..., N, M // 2 + 1]``: a real map's
+    spectrum is Hermitian, so they hold it all (ECO's ``compact_fourier_coeff``); the filter's
+    training and the sample space work on them, at half the cost."""
+    return np.ascontiguousarray(xf[..., : xf.shape[-1] // 2 + 1])
+
+
+def full(xh: np.ndarray) -> np.ndarray:
+    """The whole centred spectrum from its :func:`half`: ``X[-k] = conj(X[k])``."""
+    m = 2 * xh.shape[-1] - 1
+    mirror = np.conj(xh[..., ::-1, -2::-1])  # columns of frequency 1 .. (m-1)/2
+    return np.concatenate([xh, mirror], axis=-1)[..., :m]
+
+
+def half_metric(xh: np.ndarray) -> np.ndarray:
+    """Column weights that turn sums over a half spectrum into sums over the whole one: 2 for
+    every column but the frequency-0 one, which is its own mirror (ECO's ``inner_product_filter``)."""
+    w = np.full(xh.shape[-1], 2.0, np.float32)
+    w[-1] = 1.0
+    return w
 
 
 def sample_grid(sf: np.ndarray) -> np.ndarray:

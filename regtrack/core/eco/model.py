@@ -35,7 +35,16 @@ from regtrack.core.box import clamp_center
 from regtrack.core.eco.detection import maximise_scores
 from regtrack.core.eco.fdsst import FDSSTParams, FDSSTScaleFilter
 from regtrack.core.eco.filter import preconditioner, scores, train_filter
-from regtrack.core.eco.fourier import cfft2, embed, gaussian_label_fourier, shift_spectrum, to_continuous
+from regtrack.core.eco.fourier import (
+    cfft2,
+    embed,
+    full,
+    gaussian_label_fourier,
+    half,
+    half_metric,
+    shift_spectrum,
+    to_continuous,
+)
 from regtrack.core.eco.projection import pca_projection, project, train_joint
 from regtrack.core.eco.regularization import reg_window_filter
 from regtrack.core.eco.sample_space import SampleSpace
@@ -169,7 +178,9 @@ class ECO:
         self.cos_windows = [hann_window(n + 2, n + 2)[1:-1, 1:-1] for n in self.cells]
         sigma = math.sqrt(float(np.prod(np.floor(self.base_size)))) * s.output_sigma_factor / self.support
         self.yf_out = gaussian_label_fourier(n_out, n_out, sigma)
-        self.yf = [self.yf_out[embed(np.empty((n, n)), self.out_shape)] for n in self.cells]
+        # the filter's training, the sample space and detection work on half spectra (fourier.half)
+        self.half_shape = (n_out, n_out // 2 + 1)
+        self.yf = [half(self.yf_out[embed(np.empty((n, n)), self.out_shape)]) for n in self.cells]
         reg = reg_window_filter(self.support, self.base_size, s.reg_window_min, s.reg_window_edge,
                                 s.reg_window_power, s.reg_sparsity_threshold)
         self.reg = [reg] * len(self.blocks)
@@ -190,8 +201,6 @@ class ECO:
                                for x, b in zip(maps, self.blocks, strict=True)]
             z = [project(x, p) for x, p in zip(xf, self.projection, strict=True)]
             self.sample_energy = [(v * v.conj()).real for v in z]
-            self.samples = SampleSpace(s.n_samples, s.learning_rate)
-            self.samples.add(z)
             self.hf = [np.zeros_like(v) for v in z]
             precond = preconditioner(self.sample_energy, self.reg_energy, s.precond_data_param,
                                      s.precond_reg_param)
@@ -199,8 +208,10 @@ class ECO:
             self.hf, self.projection, self.residuals = train_joint(
                 xf, self.projection, self.hf, self.yf_out, self.reg, s.projection_reg, s.init_gn_iter, n_cg,
                 precond, s.precond_proj_param, self.out_shape)
-            z = [project(x, p) for x, p in zip(xf, self.projection, strict=True)]
-            self.samples._put(0, z)  # the first sample again, with the learned projection
+            self.hf = [half(f) for f in self.hf]
+            z = [half(project(x, p)) for x, p in zip(xf, self.projection, strict=True)]
+            self.samples = SampleSpace(s.n_samples, s.learning_rate, metric=[half_metric(v) for v in z])
+            self.samples.add(z)  # the first sample, with the learned projection
             self.sample_energy = [(v * v.conj()).real for v in z]
             self.train_times.append(time.perf_counter() - t0)
         self.frames_since_train = 0
@@ -225,8 +236,8 @@ class ECO:
         with self._timed("features"):
             _, xf = self._sample(image, self.center, scale)
         with self._timed("detect"):
-            z = [project(x, p) for x, p in zip(xf, self.projection, strict=True)]
-            sf = scores(self.hf, z, self.out_shape)
+            z = [half(project(x, p)) for x, p in zip(xf, self.projection, strict=True)]
+            sf = full(scores(self.hf, z, self.half_shape, half=True))
             ty, tx, _ = maximise_scores(sf, s.newton_iterations)
             self.last_scores = sf
             shift = np.array([tx, ty]) * self.support * scale
@@ -234,7 +245,7 @@ class ECO:
         with self._timed("scale"):
             self.scale_filter.estimate(image, self.center)
         with self._timed("sample_space"):
-            z = [shift_spectrum(v, (ty, tx)) for v in z]  # ECO's use_detection_sample
+            z = [shift_spectrum(v, (ty, tx), half=True) for v in z]  # ECO's use_detection_sample
             self.samples.add(z)
             lr = s.learning_rate
             self.sample_energy = [(1 - lr) * e + lr * (v * v.conj()).real
@@ -246,7 +257,7 @@ class ECO:
                 precond = preconditioner(self.sample_energy, self.reg_energy, s.precond_data_param,
                                          s.precond_reg_param)
                 self.hf, _ = train_filter(self.hf, samples, weights, self.yf, self.reg, precond,
-                                          self.out_shape, s.cg_iter)
+                                          self.half_shape, s.cg_iter, half=True)
                 self.train_times.append(time.perf_counter() - t0)
             self.frames_since_train = 0
         else:

@@ -21,12 +21,14 @@ import numpy as np
 class SampleSpace:
     """At most ``n_samples`` weighted components; :meth:`add` inserts a new sample."""
 
-    def __init__(self, n_samples: int, learning_rate: float, min_weight: float | None = None) -> None:
+    def __init__(self, n_samples: int, learning_rate: float, min_weight: float | None = None,
+                 metric: list[np.ndarray] | None = None) -> None:
         self.n_samples = int(n_samples)
         self.learning_rate = float(learning_rate)
         # ECO's 'lowest_prior' rule: a component below lr (1 - lr)^(2L) is forgotten outright
         self.min_weight = (learning_rate * (1 - learning_rate) ** (2 * n_samples)
                            if min_weight is None else min_weight)
+        self.metric = metric  # per block, weights of the inner product (half spectra); None: plain
         self.samples: list[np.ndarray] | None = None
         self.weights = np.zeros(self.n_samples)
         self.gram = np.zeros((self.n_samples, self.n_samples))
@@ -35,9 +37,18 @@ class SampleSpace:
     def _inner(self, sample: list[np.ndarray]) -> np.ndarray:
         """``Re <x_j, sample>`` for every slot ``j``."""
         g = np.zeros(self.n_samples)
-        for store, x in zip(self.samples, sample, strict=True):
-            g += (store.reshape(self.n_samples, -1) @ x.ravel().conj()).real  # Re <s, x> = Re <x, s>
+        for k, (store, x) in enumerate(zip(self.samples, sample, strict=True)):
+            xm = x if self.metric is None else x * self.metric[k]
+            g += (store.reshape(self.n_samples, -1) @ xm.ravel().conj()).real  # Re <s, x> = Re <x, s>
         return g
+
+    def norm2(self, sample: list[np.ndarray]) -> float:
+        """``<x, x>`` under the space's inner product."""
+        out = 0.0
+        for k, x in enumerate(sample):
+            e = (x * x.conj()).real
+            out += float(np.sum(e if self.metric is None else e * self.metric[k]))
+        return out
 
     def _put(self, slot: int, sample: list[np.ndarray]) -> None:
         for store, x in zip(self.samples, sample, strict=True):
@@ -77,7 +88,7 @@ class SampleSpace:
                 slot, merged = low, None
             else:
                 g = self._inner(sample)
-                norm = sum(float(np.vdot(x.ravel(), x.ravel()).real) for x in sample)
+                norm = self.norm2(sample)
                 to_new = np.maximum(np.diag(self.gram) + norm - 2 * g, 0)
                 nearest = int(np.argmin(to_new))
                 dist = self.distances()
