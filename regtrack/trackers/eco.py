@@ -51,6 +51,7 @@ class ECOHCParams:
     skip_after_frame: int = hyper(10, ge=1, doc="train every frame before this one")
     projection_reg: float = hyper(1e-7, ge=0, doc="projection matrix regularisation lambda")
     cg_iter: int = hyper(5, ge=1, doc="CG iterations per training")
+    cg_forgetting_rate: float = hyper(50.0, gt=0, doc="last CG direction decays as (1 - lr)^this")
     init_cg_iter: int = hyper(150, ge=1, doc="CG iterations in the first frame, in all")
     init_gn_iter: int = hyper(10, ge=1, doc="Gauss-Newton iterations in the first frame")
     precond_data_param: float = hyper(0.75, ge=0, le=1, doc="data term's weight in the preconditioner")
@@ -83,6 +84,7 @@ class UDTPlusParams(ECOHCParams):
     skip_after_frame: int = hyper(1, ge=1, doc="train every frame before this one")
     projection_reg: float = hyper(5e-8, ge=0, doc="projection matrix regularisation lambda")
     init_cg_iter: int = hyper(200, ge=1, doc="CG iterations in the first frame, in all")
+    cg_forgetting_rate: float = hyper(75.0, gt=0, doc="last CG direction decays as (1 - lr)^this")
     precond_data_param: float = hyper(0.3, ge=0, le=1, doc="data term's weight in the preconditioner")
     precond_reg_param: float = hyper(0.015, ge=0, le=1, doc="regulariser's weight in the preconditioner")
     precond_proj_param: float = hyper(35.0, gt=0, doc="projection part of the preconditioner")
@@ -111,7 +113,7 @@ def hog_block(cell_size: int, dim: int) -> FeatureBlock:
 
 def cn_block(cell_size: int, dim: int, table: str | None) -> FeatureBlock:
     """Colour names (10 channels) averaged over ``cell_size`` cells, projected to ``dim``."""
-    return FeatureBlock("cn", ColorNames(table, cell_size), cell_size, dim)
+    return FeatureBlock("cn", ColorNames(table, cell_size), cell_size, dim, colour_only=True)
 
 
 class _ECOTracker(Tracker):

@@ -28,32 +28,49 @@ def _axpy(alpha: float, x: Vector, y: Vector) -> Vector:
 
 def pcg(apply_a: Callable[[Vector], Vector], rhs: Vector, x0: Vector, n_iter: int,
         precond: Vector | None = None, tol: float = 0.0,
-        inner_fn: Callable[[Vector, Vector], float] = inner) -> tuple[Vector, list[float]]:
+        inner_fn: Callable[[Vector, Vector], float] = inner, state: dict | None = None,
+        forget: float = 1.0) -> tuple[Vector, list[float]]:
     """Solve ``A x = rhs`` for a symmetric positive definite ``A`` (given as ``apply_a``) by
     ``n_iter`` iterations of preconditioned CG from ``x0``, the preconditioner ``M = diag(precond)``
     (``None``: none), the inner product ``inner_fn`` (default :func:`inner`). Returns ``x`` and
-    the residual norms ``|r|`` after each iteration; stops early when ``|r| <= tol |rhs|``."""
+    the residual norms ``|r|`` after each iteration; stops early when ``|r| <= tol |rhs|``.
+
+    The direction update is Polak-Ribiere's (ECO's ``CG_use_FR = false``; for a fixed linear
+    system it equals the textbook one). ``state`` (a dict, read and updated) carries the last
+    search direction to the next call, as ECO's ``pcg_ccot`` does between the few-iteration
+    updates of consecutive frames, its weight divided by ``forget`` (ECO's
+    ``(1 - learning_rate) ** CG_forgetting_rate``): the solves continue one another."""
     x = [v.copy() for v in x0]
     r = [b - ax for b, ax in zip(rhs, apply_a(x), strict=True)]
     norms: list[float] = []
     rhs_norm = np.sqrt(max(inner_fn(rhs, rhs), 1e-300))
     p: Vector | None = None
+    r_prev: Vector | None = None
     rho_old = 1.0
+    if state and state.get("p") is not None:
+        p, r_prev, rho_old = state["p"], state["r_prev"], state["rho"] / forget
     for _ in range(n_iter):
         z = r if precond is None else [ri / mi for ri, mi in zip(r, precond, strict=True)]
         rho = inner_fn(r, z)
         if rho <= 0.0 or not np.isfinite(rho):
             break
-        p = z if p is None else _axpy(rho / rho_old, p, z)
+        if p is None:
+            p = z
+        else:
+            beta = max(0.0, (rho - inner_fn(r_prev, z)) / rho_old)
+            p = _axpy(beta, p, z)
         q = apply_a(p)
         pq = inner_fn(p, q)
         if pq <= 0.0 or not np.isfinite(pq):
             break
         alpha = rho / pq
         x = _axpy(alpha, p, x)
+        r_prev = r
         r = _axpy(-alpha, q, r)
         rho_old = rho
-        norms.append(float(np.sqrt(inner_fn(r, r))))
+        norms.append(float(np.sqrt(max(inner_fn(r, r), 0.0))))
         if norms[-1] <= tol * rhs_norm:
             break
+    if state is not None:
+        state.update(p=p, r_prev=r_prev, rho=rho_old)
     return x, norms

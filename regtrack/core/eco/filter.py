@@ -109,9 +109,10 @@ def preconditioner(sample_energy: list[np.ndarray], reg_energy: list[float], dat
 
 def train_filter(hf: list[np.ndarray], samples: list[np.ndarray], weights: np.ndarray,
                  yf: list[np.ndarray], reg: list[np.ndarray], precond: list[np.ndarray],
-                 out_shape: tuple[int, int], n_iter: int, half: bool = False
-                 ) -> tuple[list[np.ndarray], list[float]]:
-    """``n_iter`` CG iterations on C-COT eq. 11, from ``hf`` (warm start, ECO sec. 4.3)."""
+                 out_shape: tuple[int, int], n_iter: int, half: bool = False, state: dict | None = None,
+                 forget: float = 1.0) -> tuple[list[np.ndarray], list[float]]:
+    """``n_iter`` CG iterations on C-COT eq. 11, from ``hf`` (warm start, ECO sec. 4.3);
+    ``state`` and ``forget`` carry the CG direction between calls (:func:`~.cg.pcg`)."""
     apply = normal_equations(samples, weights, reg, out_shape, half)
     inner_fn = cg.inner
     if half:
@@ -120,4 +121,5 @@ def train_filter(hf: list[np.ndarray], samples: list[np.ndarray], weights: np.nd
         def inner_fn(a: list[np.ndarray], b: list[np.ndarray]) -> float:
             return float(sum(np.sum(m * (x.conj() * y).real) for x, y, m in zip(a, b, metrics, strict=True)))
 
-    return cg.pcg(apply, right_hand_side(samples, weights, yf), hf, n_iter, precond, inner_fn=inner_fn)
+    return cg.pcg(apply, right_hand_side(samples, weights, yf), hf, n_iter, precond, inner_fn=inner_fn,
+                  state=state, forget=forget)

@@ -62,6 +62,7 @@ class FeatureBlock:
     extract: Callable[[np.ndarray], np.ndarray]
     cell_size: int
     compressed_dim: int
+    colour_only: bool = False  # left out on grey sequences (ECO's colour names: useForGray = false)
 
 
 @dataclasses.dataclass
@@ -78,6 +79,7 @@ class ECOSettings:
     skip_after_frame: int = 10
     projection_reg: float = 1e-7
     cg_iter: int = 5
+    cg_forgetting_rate: float = 50.0
     init_cg_iter: int = 150
     init_gn_iter: int = 10
     precond_data_param: float = 0.75
@@ -158,6 +160,10 @@ class ECO:
     # -- first frame -------------------------------------------------------------------------
     def init(self, image: np.ndarray, center: np.ndarray, target_size: np.ndarray) -> None:
         s = self.s
+        grey = image.ndim == 2 or (np.array_equal(image[..., 0], image[..., 1])
+                                   and np.array_equal(image[..., 0], image[..., 2]))
+        if grey and not all(b.colour_only for b in self.blocks):
+            self.blocks = [b for b in self.blocks if not b.colour_only]
         self.center = np.asarray(center, np.float64).copy()
         target = np.maximum(np.asarray(target_size, np.float64), 1.0)
         area = float(np.prod(target * s.search_area_scale))
@@ -215,6 +221,7 @@ class ECO:
             self.sample_energy = [(v * v.conj()).real for v in z]
             self.train_times.append(time.perf_counter() - t0)
         self.frames_since_train = 0
+        self.cg_state: dict = {}
         self.frame = 1
         self.last_scores: np.ndarray | None = None
 
@@ -257,7 +264,8 @@ class ECO:
                 precond = preconditioner(self.sample_energy, self.reg_energy, s.precond_data_param,
                                          s.precond_reg_param)
                 self.hf, _ = train_filter(self.hf, samples, weights, self.yf, self.reg, precond,
-                                          self.half_shape, s.cg_iter, half=True)
+                                          self.half_shape, s.cg_iter, half=True, state=self.cg_state,
+                                          forget=(1 - s.learning_rate) ** s.cg_forgetting_rate)
                 self.train_times.append(time.perf_counter() - t0)
             self.frames_since_train = 0
         else:
