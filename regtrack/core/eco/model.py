@@ -16,8 +16,8 @@ the sample space (:class:`~.sample_space.SampleSpace`), and every ``train_gap + 
 current one (:func:`~.filter.train_filter`).
 
 Centres are 0-based ``(cx, cy)``, sizes ``(w, h)`` in image pixels (:mod:`regtrack.core.box`).
-``timings`` holds the seconds spent per stage (summed over frames), ``train_times`` the seconds
-of each training.
+``timings`` holds the CPU seconds spent per stage (summed over frames; on a shared machine the
+CPU time is what a stage costs), ``train_times`` the CPU seconds of each training.
 """
 
 from __future__ import annotations
@@ -131,14 +131,12 @@ class ECO:
         self.s = settings or ECOSettings()
         self.timings: dict[str, float] = {}
         self.train_times: list[float] = []
-        self.cpu_timings = False  # True: the stages' CPU seconds instead of wall-clock
 
     @contextmanager
     def _timed(self, stage: str):  # noqa: ANN202
-        t0 = time.process_time() if self.cpu_timings else time.perf_counter()
+        t0 = time.process_time()
         yield
-        t1 = time.process_time() if self.cpu_timings else time.perf_counter()
-        self.timings[stage] = self.timings.get(stage, 0.0) + t1 - t0
+        self.timings[stage] = self.timings.get(stage, 0.0) + time.process_time() - t0
 
     # -- features ----------------------------------------------------------------------------
     def _sample(self, image: np.ndarray, center: np.ndarray, scale: float
@@ -202,7 +200,7 @@ class ECO:
         with self._timed("features"):
             maps, xf = self._sample(image, self.center, self.scale)
         with self._timed("train"):
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             self.projection = [pca_projection(x, b.compressed_dim)
                                for x, b in zip(maps, self.blocks, strict=True)]
             z = [project(x, p) for x, p in zip(xf, self.projection, strict=True)]
@@ -219,7 +217,7 @@ class ECO:
             self.samples = SampleSpace(s.n_samples, s.learning_rate, metric=[half_metric(v) for v in z])
             self.samples.add(z)  # the first sample, with the learned projection
             self.sample_energy = [(v * v.conj()).real for v in z]
-            self.train_times.append(time.perf_counter() - t0)
+            self.train_times.append(time.process_time() - t0)
         self.frames_since_train = 0
         self.cg_state: dict = {}
         self.frame = 1
@@ -259,14 +257,14 @@ class ECO:
                                   for e, v in zip(self.sample_energy, z, strict=True)]
         if self.frame < s.skip_after_frame or self.frames_since_train >= s.train_gap:
             with self._timed("train"):
-                t0 = time.perf_counter()
+                t0 = time.process_time()
                 samples, weights = self.samples.used()
                 precond = preconditioner(self.sample_energy, self.reg_energy, s.precond_data_param,
                                          s.precond_reg_param)
                 self.hf, _ = train_filter(self.hf, samples, weights, self.yf, self.reg, precond,
                                           self.half_shape, s.cg_iter, half=True, state=self.cg_state,
                                           forget=(1 - s.learning_rate) ** s.cg_forgetting_rate)
-                self.train_times.append(time.perf_counter() - t0)
+                self.train_times.append(time.process_time() - t0)
             self.frames_since_train = 0
         else:
             self.frames_since_train += 1
