@@ -232,6 +232,41 @@ def load_udt_weights(path: str | Path, padding: int = 1) -> UDTNet:
     return _build(params, path, padding)
 
 
+#: regtrack's own unsupervised model, trained on ../shared/data/train (see udt_regtrack.md).
+PACKAGED_WEIGHTS = "udt_regtrack.pth"
+
+
+def packaged_weights_path() -> Path:
+    """The packaged weights ``regtrack/data/udt_regtrack.pth``."""
+    from importlib import resources
+
+    return Path(str(resources.files("regtrack") / "data" / PACKAGED_WEIGHTS))
+
+
+def packaged_or_given(weights: str | None) -> str:
+    """``weights`` if given, else regtrack's packaged model (a one-line error if it is missing)."""
+    if weights:
+        return weights
+    path = packaged_weights_path()
+    if path.is_file():
+        return str(path)
+    raise RegtrackError("regtrack's packaged UDT weights are missing", path=path,
+                        fix="reinstall regtrack, or pass --param weights=PATH")
+
+
+_NET_CACHE: dict[tuple[str, float], UDTNet] = {}
+
+
+def cached_udt_net(path: str | Path) -> UDTNet:
+    """:func:`load_udt_weights` (padding 1) once per process and file (evaluation runs build one
+    tracker per sequence)."""
+    p = Path(path)
+    key = (str(p.resolve()), p.stat().st_mtime if p.exists() else 0.0)
+    if key not in _NET_CACHE:
+        _NET_CACHE[key] = load_udt_weights(p, padding=1)
+    return _NET_CACHE[key]
+
+
 def _build(p: dict[str, Any], path: Path, padding: int) -> UDTNet:
     shapes = {"conv1_w": (32, 3, 3, 3), "conv1_b": (32,), "conv2_w": (32, 32, 3, 3), "conv2_b": (32,)}
     for key, shape in shapes.items():

@@ -36,6 +36,8 @@ _TRACKER_MODULES: dict[str, str] = {
     "hcf": "regtrack.trackers.hcf",
     "crest": "regtrack.trackers.crest",
     "dslt": "regtrack.trackers.dslt",
+    "eco_hc": "regtrack.trackers.eco",
+    "udtplus": "regtrack.trackers.eco",
     "opencv_kcf": "regtrack.trackers.opencv",
     "opencv_csrt": "regtrack.trackers.opencv",
 }

@@ -38,8 +38,6 @@ from __future__ import annotations
 import dataclasses
 import os
 from concurrent.futures import ThreadPoolExecutor
-from importlib import resources
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -49,16 +47,17 @@ from regtrack.core.box import center_to_otb, clamp_center, otb_to_center
 from regtrack.core.labels import gaussian_label, hann_window, output_sigma
 from regtrack.core.sampling import sample_patch, zoom_feature_maps
 from regtrack.errors import RegtrackError
-from regtrack.features.udt_net import UDTNet, load_udt_weights
+from regtrack.features.udt_net import (
+    PACKAGED_WEIGHTS,
+    UDTNet,
+    cached_udt_net,
+    packaged_or_given,
+    packaged_weights_path,
+)
 from regtrack.trackers.base import Tracker, hyper, register_tracker
 
-#: regtrack's own unsupervised model, trained on ../shared/data/train (see udt_regtrack.md).
-DEFAULT_WEIGHTS = "udt_regtrack.pth"
-
-
-def default_weights_path() -> Path:
-    """The packaged weights ``regtrack/data/udt_regtrack.pth``."""
-    return Path(str(resources.files("regtrack") / "data" / DEFAULT_WEIGHTS))
+DEFAULT_WEIGHTS = PACKAGED_WEIGHTS
+default_weights_path = packaged_weights_path
 
 
 @dataclasses.dataclass
@@ -122,33 +121,12 @@ class DCFNetParams(UDTParams):
 
 
 def _resolve_weights(name: str, weights: str | None) -> str:
-    if weights:
-        return weights
-    if name == "udt":
-        path = default_weights_path()
-        if path.is_file():
-            return str(path)
-        raise RegtrackError(
-            "regtrack's packaged UDT weights are missing",
-            path=path,
-            fix="reinstall regtrack, or pass --param weights=PATH",
-        )
+    if weights or name == "udt":
+        return packaged_or_given(weights)
     raise RegtrackError(
         f"tracker {name!r} needs a weights file",
         fix="pass --param weights=PATH (e.g. ../shared/weights/dcfnet/DCFNet-net-7-125-2.mat)",
     )
-
-
-_NET_CACHE: dict[tuple[str, float], UDTNet] = {}
-
-
-def _load_net(path: str) -> UDTNet:
-    """Load once per process (eval runs build one tracker per sequence)."""
-    p = Path(path)
-    key = (str(p.resolve()), p.stat().st_mtime if p.exists() else 0.0)
-    if key not in _NET_CACHE:
-        _NET_CACHE[key] = load_udt_weights(p, padding=1)
-    return _NET_CACHE[key]
 
 
 @register_tracker("udt")
@@ -163,7 +141,7 @@ class UDTTracker(Tracker):
     ) -> None:
         super().__init__(params, **overrides)
         p = self.params
-        self.net = net if net is not None else _load_net(_resolve_weights(self.name, p.weights))
+        self.net = net if net is not None else cached_udt_net(_resolve_weights(self.name, p.weights))
         self.net.set_padding(1).eval()
         n = p.input_size
         self.out_size = (n, n)

@@ -1,0 +1,125 @@
+"""Training the continuous filter on the sample space (C-COT eq. 9-12, ECO eq. 7 and sec. 4.3).
+
+With projected samples ``z_j`` (Fourier coefficients of their continuous interpolations, one
+array ``[J, D, N, M]`` per feature block), weights ``alpha_j`` and the label ``y``, the filter
+``f`` minimises (C-COT eq. 9 with ECO's factorised samples)
+
+    E(f) = sum_j alpha_j || sum_blocks sum_d z_jd f_d - y ||^2 + sum_d || w f_d ||^2,
+
+whose normal equations (C-COT eq. 11) ``(A^H Gamma A + W^H W) f = A^H Gamma y`` are solved by
+preconditioned conjugate gradient (:mod:`.cg`), warm-started from the current filter. Blocks of
+different resolutions add up on the largest one's frequency grid (``out_shape``); each block's
+filter has its own block's frequencies only. With ``half``, every spectrum is a half spectrum
+(:func:`~regtrack.core.eco.fourier.half`; ``out_shape`` too) and inner products weigh its columns
+(:func:`~regtrack.core.eco.fourier.half_metric`), as ECO's code does: the same solution at half
+the cost.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from regtrack.core.eco import cg
+from regtrack.core.eco.fourier import embed, full, half_metric
+from regtrack.core.eco.regularization import apply_reg
+
+
+def scores(hf: list[np.ndarray], samples: list[np.ndarray], out_shape: tuple[int, int],
+           half: bool = False) -> np.ndarray:
+    """``sum_blocks sum_d z_d f_d`` on the output frequency grid: the detection scores' Fourier
+    coefficients (C-COT eq. 2 / ECO eq. 3). ``samples[k]`` is ``[J, D, N, M]`` (or ``[D, N, M]``);
+    returns ``[J, No, Mo]`` (or ``[No, Mo]``)."""
+    single = samples[0].ndim == 3
+    out = np.zeros((samples[0].shape[0] if not single else 1,) + tuple(out_shape), np.complex64)
+    for f, z in zip(hf, samples, strict=True):
+        ys, xs = embed(f, out_shape, half)
+        z4 = z[None] if single else z
+        out[:, ys, xs] += _channel_sum(z4.reshape(z4.shape[0], z4.shape[1], -1),
+                                       f.reshape(f.shape[0], -1).astype(np.complex64)).reshape(
+                                           z4.shape[0], *f.shape[-2:])
+    return out[0] if single else out
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _channel_sum(z: np.ndarray, f: np.ndarray) -> np.ndarray:  # pragma: no cover - jit
+    """``out[j, p] = sum_d z[j, d, p] f[d, p]`` (complex64), one pass without temporaries."""
+    n_j, n_d, n_p = z.shape
+    out = np.zeros((n_j, n_p), np.complex64)
+    for j in range(n_j):
+        for d in range(n_d):
+            for p in range(n_p):
+                out[j, p] += z[j, d, p] * f[d, p]
+    return out
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _adjoint_sum(z: np.ndarray, s: np.ndarray) -> np.ndarray:  # pragma: no cover - jit
+    """``out[d, p] = sum_j conj(z[j, d, p]) s[j, p]`` (complex64), one pass."""
+    n_j, n_d, n_p = z.shape
+    out = np.zeros((n_d, n_p), np.complex64)
+    for j in range(n_j):
+        for d in range(n_d):
+            for p in range(n_p):
+                out[d, p] += np.conj(z[j, d, p]) * s[j, p]
+    return out
+
+
+def normal_equations(samples: list[np.ndarray], weights: np.ndarray, reg: list[np.ndarray],
+                     out_shape: tuple[int, int], half: bool = False):  # noqa: ANN201 - a closure
+    """``f -> A^H Gamma A f + W^H W f`` (C-COT eq. 11's left-hand side) for :func:`pcg`."""
+    w = np.asarray(weights, np.float32)
+    flat = [z.reshape(z.shape[0], z.shape[1], -1) for z in samples]
+
+    def apply(hf: list[np.ndarray]) -> list[np.ndarray]:
+        sh = scores(hf, samples, out_shape, half) * w[:, None, None]
+        out = []
+        for f, z, r in zip(hf, flat, reg, strict=True):
+            ys, xs = embed(f, out_shape, half)
+            s = np.ascontiguousarray(sh[:, ys, xs]).reshape(len(w), -1)
+            reg_f = apply_reg(full(f), r)[..., : f.shape[-1]] if half else apply_reg(f, r)
+            out.append(_adjoint_sum(z, s).reshape(f.shape) + reg_f)
+        return out
+
+    return apply
+
+
+def right_hand_side(samples: list[np.ndarray], weights: np.ndarray, yf: list[np.ndarray]) -> list[np.ndarray]:
+    """``A^H Gamma y = sum_j alpha_j conj(z_j) y`` (C-COT eq. 11's right-hand side); ``yf[k]`` is
+    the label on block ``k``'s frequencies."""
+    w = np.asarray(weights, np.float32)
+    out = []
+    for z, y in zip(samples, yf, strict=True):
+        wy = (w[:, None] * y.reshape(1, -1)).astype(np.complex64)  # alpha_j y, J x NM
+        out.append(_adjoint_sum(z.reshape(z.shape[0], z.shape[1], -1), wy).reshape(z.shape[1:]))
+    return out
+
+
+def preconditioner(sample_energy: list[np.ndarray], reg_energy: list[float], data_param: float,
+                   reg_param: float) -> list[np.ndarray]:
+    """ECO's diagonal preconditioner (sec. 4.3; ``precond_data_param``, ``precond_reg_param``):
+    ``(1 - r) (d E + (1 - d) mean_d E) + r ||w||^2`` with ``E = |z|^2`` the (running) sample
+    energy per channel and frequency."""
+    out = []
+    for e, re in zip(sample_energy, reg_energy, strict=True):
+        data = data_param * e + (1 - data_param) * e.mean(axis=0, keepdims=True)
+        out.append(((1 - reg_param) * data + reg_param * re).astype(np.float32))
+    return out
+
+
+def train_filter(hf: list[np.ndarray], samples: list[np.ndarray], weights: np.ndarray,
+                 yf: list[np.ndarray], reg: list[np.ndarray], precond: list[np.ndarray],
+                 out_shape: tuple[int, int], n_iter: int, half: bool = False, state: dict | None = None,
+                 forget: float = 1.0) -> tuple[list[np.ndarray], list[float]]:
+    """``n_iter`` CG iterations on C-COT eq. 11, from ``hf`` (warm start, ECO sec. 4.3);
+    ``state`` and ``forget`` carry the CG direction between calls (:func:`~.cg.pcg`)."""
+    apply = normal_equations(samples, weights, reg, out_shape, half)
+    inner_fn = cg.inner
+    if half:
+        metrics = [half_metric(f) for f in hf]
+
+        def inner_fn(a: list[np.ndarray], b: list[np.ndarray]) -> float:
+            return float(sum(np.sum(m * (x.conj() * y).real) for x, y, m in zip(a, b, metrics, strict=True)))
+
+    return cg.pcg(apply, right_hand_side(samples, weights, yf), hf, n_iter, precond, inner_fn=inner_fn,
+                  state=state, forget=forget)
