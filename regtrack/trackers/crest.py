@@ -70,7 +70,7 @@ class CRESTParams:
 
     backbone: str = hyper("vgg16", choices=("vgg16", "vgg19"), doc="feature network (paper: VGG-16)")
     weights: str | None = hyper(None, doc="backbone weights file; None = the authors' VGG-16 (regtrack[vgg])")
-    layer: str = hyper("conv4_3", doc="feature layer (paper: conv4_3, stride 8)")
+    layer: str = hyper("conv4_3", doc="feature layer (paper: conv4_3, at stride 4 without pool3)")
     channels: int = hyper(64, ge=1, le=512, doc="PCA channels fitted on the first frame")
     search_factor: float = hyper(5.0, gt=1.0, le=20.0,
                                  doc="search window = factor x the target's longer side")
@@ -114,7 +114,9 @@ class CRESTParams:
 
 @register_tracker("crest")
 class CRESTTracker(Tracker):
-    """CREST; see the module docstring. Hooks for pictures and benchmarks: after each frame,
+    """CREST (Song et al., ICCV 2017): a correlation filter learnt as a convolution, with residuals.
+
+    See the module docstring. Hooks for pictures and benchmarks: after each frame,
     ``last_branches`` holds the head's branch outputs on the search window (``base``,
     ``spatial``, ``temporal``; ``H x W`` arrays) and ``last_patch`` the window itself (for
     ``regtrack show residual``); ``init_training`` is the first frame's :class:`TrainResult`;

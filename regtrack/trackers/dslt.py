@@ -179,7 +179,9 @@ class DSLTHead(OnlineHead):
 
 @register_tracker("dslt")
 class DSLTTracker(Tracker):
-    """DSLT; see the module docstring. Hooks: ``init_training`` (the first frame's
+    """DSLT (Lu et al., ECCV 2018): deep regression with the shrinkage loss and residuals.
+
+    See the module docstring. Hooks: ``init_training`` (the first frame's
     :class:`TrainResult`, with the plain L2 error per iteration as its ``monitored``),
     ``last_response`` / ``last_label`` / ``last_patch`` (the regression output on the last search
     window, the label the head trains towards, the window), ``difference_histogram`` (counts of
