@@ -18,6 +18,10 @@ import ctypes.util
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -50,3 +54,16 @@ def keep_freed_memory(mmap_threshold: int = 64 << 20, trim_threshold: int = 512 
     log.debug("mallopt mmap_threshold=%d trim_threshold=%d: %s", mmap_threshold, trim_threshold, ok)
     _applied = ok
     return ok
+
+
+def select_device(name: str) -> torch.device:
+    """The torch device a tracker's ``device`` parameter names: ``auto`` (CUDA when torch sees a
+    GPU, else the CPU), ``cpu`` or ``cuda`` (a clear error when there is none)."""
+    import torch
+
+    from regtrack.errors import RegtrackError
+
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RegtrackError("--param device=cuda but torch sees no CUDA device",
+                            fix="use device=auto or device=cpu")
+    return torch.device("cuda" if name != "cpu" and torch.cuda.is_available() else "cpu")

@@ -143,3 +143,10 @@ def test_scale_windows_reuse_or_zoom_the_detection_features() -> None:
     expected = (detection[0, :, 1 + 5: g - 5 + 1, 2 + 5: g - 5 + 2])
     got = (moved / torch.clamp(tracker.cos, min=1e-6))[0, :, 5: g - 5, 5: g - 5]
     assert torch.allclose(got, expected, rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
+@pytest.mark.parametrize("name", ["crest", "dslt"])
+def test_cuda_without_a_gpu_is_one_line(name: str) -> None:
+    with pytest.raises(RegtrackError, match="no CUDA device"):
+        create_tracker(name, {"weights": "random", "device": "cuda"})

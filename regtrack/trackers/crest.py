@@ -57,8 +57,8 @@ from regtrack.core.regression import (
     train_head,
 )
 from regtrack.core.sampling import sample_patch, zoom_feature_maps
-from regtrack.errors import RegtrackError
 from regtrack.features.backbones import vgg_stride4_trunk
+from regtrack.runtime import select_device
 from regtrack.trackers.base import Tracker, hyper, register_tracker
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -129,10 +129,7 @@ class CRESTTracker(Tracker):
     def __init__(self, params: CRESTParams | None = None, **overrides: object) -> None:
         super().__init__(params, **overrides)
         p = self.params
-        if p.device == "cuda" and not torch.cuda.is_available():
-            raise RegtrackError("--param device=cuda but torch sees no CUDA device",
-                                fix="use device=auto or device=cpu")
-        self.device = torch.device("cuda" if p.device != "cpu" and torch.cuda.is_available() else "cpu")
+        self.device = select_device(p.device)
         from regtrack.features.backbones import create_backbone
 
         self.backbone = create_backbone(p.backbone, p.weights)

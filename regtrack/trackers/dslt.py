@@ -65,6 +65,7 @@ from regtrack.core.regression import (
 from regtrack.core.sampling import sample_patch
 from regtrack.errors import RegtrackError
 from regtrack.features.backbones import vgg_stride4_trunk
+from regtrack.runtime import select_device
 from regtrack.trackers.base import Tracker, hyper, register_tracker
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -197,10 +198,7 @@ class DSLTTracker(Tracker):
         if len(p.feature_residual) != 2 or len(p.context) != 2 or len(p.kernel_shrink) != 2:
             raise RegtrackError("feature_residual, context and kernel_shrink take two values each",
                                 fix="e.g. --param feature_residual=0.8,0.2")
-        if p.device == "cuda" and not torch.cuda.is_available():
-            raise RegtrackError("--param device=cuda but torch sees no CUDA device",
-                                fix="use device=auto or device=cpu")
-        self.device = torch.device("cuda" if p.device != "cpu" and torch.cuda.is_available() else "cpu")
+        self.device = select_device(p.device)
         from regtrack.features.backbones import create_backbone
 
         self.backbone = create_backbone(p.backbone, p.weights)
