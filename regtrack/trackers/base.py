@@ -36,6 +36,7 @@ _TRACKER_MODULES: dict[str, str] = {
     "hcf": "regtrack.trackers.hcf",
     "crest": "regtrack.trackers.crest",
     "dslt": "regtrack.trackers.dslt",
+    "tadt": "regtrack.trackers.tadt",
     "eco_hc": "regtrack.trackers.eco",
     "udtplus": "regtrack.trackers.eco",
     "opencv_kcf": "regtrack.trackers.opencv",
