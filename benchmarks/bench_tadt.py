@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> dict:
                 # conv4_3 with 300 of its 512 outputs: the pruned network TADT runs after frame 1
                 pruned = trunk_flops(side) - 2.0 * 9 * 512 * 212 * (-(-side // 4)) ** 2
                 summary["flops"][f"pruned_{side}_gflop"] = pruned / 1e9
-                print(f"  {side} px with conv4_3 pruned to 300 channels: {pruned / 1e9:.1f} GFLOP", flush=True)
+                print(f"  {side} px, conv4_3 pruned to 300 channels: {pruned / 1e9:.1f} GFLOP", flush=True)
 
     return otb_side_by_side(argv, description=__doc__, published=SHARED / "data/results/OTB100/TADT",
                             published_label="TADT (published)", out=Path("runs/bench_tadt"),

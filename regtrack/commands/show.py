@@ -101,6 +101,46 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     help="override a DSLT hyperparameter (repeatable)")
     cv.add_argument("--out", metavar="PNG", default="convergence.png", help="output image")
     cv.set_defaults(run=run_convergence)
+    ta = sub.add_parser(
+        "target-aware", help="TADT: conv4_1 / conv4_3 maps of all channels and of the selected ones",
+        description="Track with TADT and write one PNG with, for each chosen frame, the search window and "
+        "the conv4_1 and conv4_3 maps summed over all channels and over the target-aware channels TADT "
+        "selected on the first frame (the talk's 'Visualization of the generated features' slide).",
+        epilog="examples:\n  regtrack show target-aware ../shared/data/otb/Jogging-1 --frames 0,40,80\n"
+        "  regtrack show target-aware clip.mp4 --box 120,80,40,60 --out aware.png",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    ta.add_argument("source", metavar="SOURCE", help="video file or folder of images")
+    ta.add_argument("--box", metavar="X,Y,W,H", help="first-frame box (optional with groundtruth_rect.txt)")
+    ta.add_argument("--frames", default="0,20,40", metavar="A,B,..",
+                    help="0-based frames to draw, one row each (default 0,20,40)")
+    ta.add_argument("--weights", metavar="FILE", help="VGG-16 weights file (default: the authors' weights "
+                    "from regtrack[vgg])")
+    ta.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a TADT hyperparameter (repeatable)")
+    ta.add_argument("--out", metavar="PNG", default="target_aware.png", help="output image")
+    ta.set_defaults(run=run_target_aware)
+    ts = sub.add_parser(
+        "tsne", help="TADT: t-SNE of the original and the target-aware features of several targets",
+        description="For each SOURCE (a folder with groundtruth_rect.txt), TADT selects its target-aware "
+        "channels on the first frame; the target is then described in --samples frames at its ground "
+        "truth by the mean of each channel over the target (all channels, and the selected ones). One PNG "
+        "shows the t-SNE (scikit-learn) of both, one colour per sequence (the talk's 'Analyses of the "
+        "generated features' slides); the silhouette score of each is printed (higher: targets separate "
+        "better).",
+        epilog="examples (intra-class: pedestrians; inter-class: different objects):\n"
+        "  regtrack show tsne ../shared/data/otb/{Jogging-1,Jogging-2,Walking2,Woman,Human7,Crossing} "
+        "--out tsne_intra.png\n"
+        "  regtrack show tsne ../shared/data/otb/{CarDark,FaceOcc1,Panda,Bird2,MotorRolling,Dog} "
+        "--out tsne_inter.png",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    ts.add_argument("sources", nargs="+", metavar="SOURCE", help="folders with groundtruth_rect.txt")
+    ts.add_argument("--samples", type=int, default=15, metavar="N",
+                    help="frames per target, evenly spaced (default 15)")
+    ts.add_argument("--weights", metavar="FILE", help="VGG-16 weights file")
+    ts.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a TADT hyperparameter (repeatable)")
+    ts.add_argument("--out", metavar="PNG", default="tsne.png", help="output image")
+    ts.set_defaults(run=run_tsne)
     p.set_defaults(run=lambda args: p.print_help() or 0)
 
 
@@ -304,4 +344,92 @@ def run_convergence(args: argparse.Namespace) -> int:
     for name, runs in curves.items():
         cells = [iterations_to(v, threshold) for v in runs.values()]
         print(f"{name:14s} " + " ".join(f"{c if c else '-':>12}" for c in cells))
+    return 0
+
+
+def _tadt(args: argparse.Namespace):  # noqa: ANN202 - a TADT tracker that keeps all conv4_3 channels
+    from regtrack.trackers.base import create_tracker, parse_overrides
+
+    params = parse_overrides("tadt", args.param)
+    if args.weights:
+        params["weights"] = args.weights
+    return create_tracker("tadt", params | {"prune_last_layer": False})
+
+
+def run_target_aware(args: argparse.Namespace) -> int:
+    from regtrack.datasets.sources import open_source
+    from regtrack.errors import RegtrackError
+    from regtrack.viz.target_aware import render_target_aware
+
+    try:
+        wanted = sorted({int(v) for v in args.frames.split(",") if v.strip()})
+    except ValueError:
+        raise RegtrackError(f"--frames {args.frames!r} is not a list of frame numbers",
+                            fix="e.g. --frames 0,20,40") from None
+    if not wanted or wanted[0] < 0:
+        raise RegtrackError(f"--frames {args.frames!r}: give frames counted from 0",
+                            fix="e.g. --frames 0,20,40")
+    box, _ = _first_box(args)
+    tracker = _tadt(args)
+    rows = []
+    for index, frame in enumerate(open_source(args.source)):
+        if index == 0:
+            tracker.init(frame, box)
+        else:
+            tracker.update(frame)
+        if index in wanted:
+            rows.append({"index": index, "window": tracker.last_patch,
+                         "maps": {k: v.cpu().numpy() for k, v in tracker.last_maps.items()}})
+        if index >= wanted[-1]:
+            break
+    if len(rows) < len(wanted):
+        raise RegtrackError(f"--frames {args.frames}: the source has only {index + 1} frames",
+                            path=args.source, fix=f"choose frames between 0 and {index}")
+    sel = tracker.selection
+    counts = f"{len(sel.channels['conv4_3'])} of conv4_3, {len(sel.channels['conv4_1'])} of conv4_1"
+    title = (f"TADT on {Path(str(args.source)).name}: {sel.total} target-aware channels ({counts}), "
+             "selected on frame 0")
+    out = render_target_aware(rows, sel.channels, args.out, title=title)
+    print(f"wrote {out}  ({sel.total} channels selected)")
+    return 0
+
+
+def run_tsne(args: argparse.Namespace) -> int:
+    import numpy as np
+    from sklearn.metrics import silhouette_score
+
+    from regtrack.datasets.sources import open_source
+    from regtrack.errors import RegtrackError
+    from regtrack.viz.target_aware import render_tsne
+
+    if args.samples < 2:
+        raise RegtrackError(f"--samples {args.samples} must be at least 2", fix="e.g. --samples 15")
+    if len(args.sources) < 2:
+        raise RegtrackError("t-SNE compares targets: give at least two sequences",
+                            fix="e.g. regtrack show tsne SEQ_A SEQ_B SEQ_C")
+    original, aware, labels = [], [], []
+    for source in args.sources:
+        _, gt = _first_box(argparse.Namespace(source=source, box=None, out=args.out))
+        name = Path(str(source)).name
+        tracker = _tadt(args)
+        picks = set(np.linspace(0, len(gt) - 1, args.samples + 1).round().astype(int)[1:].tolist())
+        for index, frame in enumerate(open_source(source)):
+            if index == 0:
+                tracker.init(frame, gt[0])
+            elif index in picks and gt[index][2] > 0 and gt[index][3] > 0:
+                o, a = tracker.target_features(frame, gt[index])
+                original.append(o)
+                aware.append(a)
+                labels.append(name)
+            if index >= max(picks):
+                break
+    o_arr, a_arr = np.asarray(original), np.asarray(aware)
+    out = render_tsne(o_arr, a_arr, labels, args.out,
+                      title=f"TADT features of {len(args.sources)} targets, {args.samples} frames each "
+                      "(t-SNE; one colour per sequence)")
+    # how well the targets separate, on the features themselves (cosine: scale-free, as the t-SNE)
+    s_o = silhouette_score(o_arr, labels, metric="cosine")
+    s_a = silhouette_score(a_arr, labels, metric="cosine")
+    print(f"wrote {out}  (silhouette, cosine: original {s_o:.3f}, target-aware {s_a:.3f}; "
+          f"{len(labels)} samples)")
     return 0

@@ -73,7 +73,6 @@ class TADTParams:
     max_target: float = hyper(59.0, gt=4.0, le=1000.0, doc="rescale so that sqrt(w h) <= this, px")
     min_target: float = hyper(44.0, gt=4.0, le=1000.0, doc="rescale so that sqrt(w h) >= this, px")
     search_factor: float = hyper(3.0, gt=1.0, le=10.0, doc="search window = factor x max_target")
-    cell_size: int = hyper(4, choices=(4,), doc="feature stride (VGG-16 with pool1 and pool2 only)")
     selection: str = hyper("both", choices=SELECTION_MODES,
                            doc="channel selection: both losses (paper), regression, ranking or none")
     conv4_3_channels: int = hyper(300, ge=1, le=512, doc="at most this many conv4_3 channels")
@@ -99,6 +98,7 @@ class TADTParams:
     seed: int = hyper(0, ge=0, doc="seed of the selection nets' initial weights")
 
 
+CELL = 4  # the feature stride: VGG-16 with pool1 and pool2 only
 LAYERS = ("conv4_3", "conv4_1")  # TAF_model.m's order: the first is topped up and the reference
 
 
@@ -188,18 +188,29 @@ class TADTTracker(Tracker):
         self.stages[1] = high.to(self.device).to(memory_format=torch.channels_last).eval()
         self.pruned = True
 
+    def _work_scale(self, size: np.ndarray) -> float:
+        """``tadt_tracking.m``: rescale the frame so that the target's ``sqrt(w h)`` lies in
+        ``[min_target, max_target]``."""
+        root = math.sqrt(float(np.prod(size)))
+        return min(max(1.0, self.params.min_target / root), self.params.max_target / root)
+
+    def _target_cells(self, grid: int) -> tuple[np.ndarray, slice, slice]:
+        """``gene_feat_patch.m``: the target's cells (odd ``h x w``) at the map's centre
+        ``round(g / 2)`` (1-based), for the current target and window sizes."""
+        template_hw = (np.floor(self.target_wh[::-1] * grid / self.window / 2) * 2 + 1).astype(int)
+        template_hw = np.minimum(template_hw, grid - (1 - grid % 2))
+        centre = int(round(grid / 2 + 1e-9)) - 1  # MATLAB round(22.5) = 23, 0-based 22
+        half = template_hw // 2
+        rows = slice(max(centre - half[0], 0), centre + half[0] + 1)
+        cols = slice(max(centre - half[1], 0), centre + half[1] + 1)
+        return template_hw, rows, cols
+
     # ------------------------------------------------------------------------------ init
     def init(self, image: np.ndarray, box: np.ndarray) -> None:
         p = self.params
         image, box = self._first_frame(image, box)
         self.center, size = otb_to_center(box)
-        # tadt_tracking.m: rescale the frame so that sqrt(w h) lies in [min_target, max_target]
-        root = math.sqrt(float(np.prod(size)))
-        self.work_scale = 1.0
-        if root > p.max_target:
-            self.work_scale = p.max_target / root
-        elif root < p.min_target:
-            self.work_scale = p.min_target / root
+        self.work_scale = self._work_scale(size)
         self.target_wh = np.round(size * self.work_scale)
         frame_wh = np.array(image.shape[1::-1], dtype=np.float64) * self.work_scale
         # cal_window_sz.m: 3 x max_target, or the smaller frame side, rounded to 4 (2k + 1)
@@ -212,21 +223,14 @@ class TADTTracker(Tracker):
         self.net_input = int(side)
         if p.input_scale < 1:
             self.net_input = int(4 * (2 * round((side * p.input_scale / 4 - 1) / 2) + 1))
-        self.min_window = 8.0 * p.cell_size
+        self.min_window = 8.0 * CELL
         self.max_window = 4.0 * float(np.hypot(*frame_wh))
         self.pruned = False
 
         patch = self._window_patch(image)
         maps = self._maps(patch)
         grid = maps["conv4_3"].shape[-1]
-        self.grid = grid
-        # gene_feat_patch.m: the target's cells (odd) at the map's centre round(g / 2) (1-based)
-        template_hw = (np.floor(self.target_wh[::-1] * grid / self.window / 2) * 2 + 1).astype(int)
-        template_hw = np.minimum(template_hw, grid - (1 - grid % 2))
-        centre = int(round(grid / 2 + 1e-9)) - 1  # MATLAB round(22.5) = 23, 0-based 22
-        half = template_hw // 2
-        rows = slice(max(centre - half[0], 0), centre + half[0] + 1)
-        cols = slice(max(centre - half[1], 0), centre + half[1] + 1)
+        template_hw, rows, cols = self._target_cells(grid)
         label = torch.from_numpy(centered_gaussian_label(
             grid, grid, tuple(template_hw * p.output_sigma_factor), p.label_alpha))
         start = time.process_time()
@@ -244,6 +248,8 @@ class TADTTracker(Tracker):
         self.first_maps = {k: v[0].cpu() for k, v in maps.items()}
         self.first_patch = patch
         self.last_patch = patch
+        self.last_maps = self.first_maps
+        self.first_window = self.window
         if p.prune_last_layer and p.selection != "none":
             self._prune()
 
@@ -286,6 +292,7 @@ class TADTTracker(Tracker):
         image = self._next_frame(image)
         patch = self._window_patch(image)
         maps = self._maps(patch)
+        self.last_maps = {k: v[0] for k, v in maps.items()}
         start = time.process_time()
         responses = self._responses(self._scaled_features(self._select(maps)))
         side = max(1, int(round(self.window)))
@@ -311,3 +318,31 @@ class TADTTracker(Tracker):
         # robustness (not in the paper): the window stays between 8 cells and 4x the frame diagonal
         self.window = float(np.clip(round(self.window * scale), self.min_window, self.max_window))
         return center_to_otb(self.center, self.target_wh / self.work_scale)
+
+    # ------------------------------------------------------------------------------ pictures
+    def target_features(self, image: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The target at ``box`` (OTB, 1-based) in ``image`` described as the first frame's
+        template is cut (the frame rescaled by the first frame's rule for this box, the first
+        window's size, the target's cells): the mean over those cells of every conv4_3 and
+        conv4_1 channel (``1024``), and the same with only the selected channels (others 0,
+        conv4_1 times its balance weight) — the original and the target-aware features of the
+        t-SNE pictures (TADT Fig. 6). Needs ``prune_last_layer=False`` (all conv4_3 channels)."""
+        if self.pruned or self.selection is None:
+            raise RuntimeError("target_features needs an initialised tracker with prune_last_layer=False")
+        saved = (self.center, self.target_wh, self.work_scale, self.window)
+        try:
+            self.center, size = otb_to_center(np.asarray(box, dtype=np.float64))
+            self.work_scale = self._work_scale(size)
+            self.target_wh, self.window = np.round(size * self.work_scale), self.first_window
+            maps = self._maps(self._window_patch(image))
+            _, rows, cols = self._target_cells(maps["conv4_3"].shape[-1])
+            original, aware = [], []
+            for layer in LAYERS:
+                mean = maps[layer][0, :, rows, cols].mean(dim=(1, 2)).cpu().numpy()
+                mask = np.zeros_like(mean)
+                mask[self.selection.channels[layer]] = self.selection.balance[layer]
+                original.append(mean)
+                aware.append(mean * mask)
+            return np.concatenate(original), np.concatenate(aware)
+        finally:
+            self.center, self.target_wh, self.work_scale, self.window = saved
