@@ -128,7 +128,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "generated features' slides); the silhouette score of each is printed (higher: targets separate "
         "better).",
         epilog="examples (intra-class: pedestrians; inter-class: different objects):\n"
-        "  regtrack show tsne ../shared/data/otb/{Jogging-1,Jogging-2,Walking2,Woman,Human7,Crossing} "
+        "  regtrack show tsne ../shared/data/otb/{Walking2,Woman,Human7,Crossing,Couple,Bolt2} "
         "--out tsne_intra.png\n"
         "  regtrack show tsne ../shared/data/otb/{CarDark,FaceOcc1,Panda,Bird2,MotorRolling,Dog} "
         "--out tsne_inter.png",
