@@ -38,12 +38,10 @@ def published(shared: Path) -> Path:
 
 
 def _video_frames(path: Path) -> list[np.ndarray]:
+    """Every frame OpenCV decodes from ``path`` (BGR)."""
     cap = cv2.VideoCapture(str(path))
     frames = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
+    while (frame := cap.read()[1]) is not None:  # read() gives (False, None) at the end
         frames.append(frame)
     cap.release()
     return frames
