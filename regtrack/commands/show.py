@@ -1,4 +1,4 @@
-"""``regtrack show features|residual SOURCE [--box x,y,w,h] [--frame N] [--out PNG]``.
+"""``regtrack show features|residual|losses|imbalance|convergence|compare ...``: the talk's pictures.
 
 ``features``: the talk's feature
 picture (HCF, Ma et al. ICCV 2015): the input patch, the feature maps of three layers from
@@ -10,6 +10,9 @@ there. ``--box`` may be left out when the folder has a ``groundtruth_rect.txt``.
 
 ``residual``: CREST's residual picture (:mod:`regtrack.viz.residual`): the base layer's output,
 the spatial and temporal residuals and their sum on the search window of frame ``N``.
+
+``compare``: the qualitative comparison (:mod:`regtrack.viz.compare`): live trackers and published
+results on one sequence, as a video with a legend and a contact sheet of chosen frames.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from pathlib import Path
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("show", help="draw pictures of what a tracker sees (feature maps, responses)",
-                              description="Pictures of a tracker's internals.")
+    p = subparsers.add_parser("show", help="draw the talk's pictures: feature maps, residuals, losses, "
+                              "tracker comparisons", description="Pictures of a tracker's internals, and "
+                              "trackers compared on one video. Each writes one PNG (compare: and a video).",
+                              formatter_class=_SubcommandFormatter)
     sub = p.add_subparsers(dest="what", metavar="WHAT")
     f = sub.add_parser(
         "features", help="HCF: input patch, three layers' feature maps, per-layer and fused responses",
@@ -106,7 +111,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Track with TADT and write one PNG with, for each chosen frame, the search window and "
         "the conv4_1 and conv4_3 maps summed over all channels and over the target-aware channels TADT "
         "selected on the first frame (the talk's 'Visualization of the generated features' slide).",
-        epilog="examples:\n  regtrack show target-aware ../shared/data/otb/Jogging-1 --frames 0,40,80\n"
+        epilog="examples:\n  regtrack show target-aware ../shared/data/otb/Walking2 --frames 0,100,200\n"
         "  regtrack show target-aware clip.mp4 --box 120,80,40,60 --out aware.png",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     ta.add_argument("source", metavar="SOURCE", help="video file or folder of images")
@@ -141,7 +146,50 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     help="override a TADT hyperparameter (repeatable)")
     ts.add_argument("--out", metavar="PNG", default="tsne.png", help="output image")
     ts.set_defaults(run=run_tsne)
+    c = sub.add_parser(
+        "compare", help="trackers' boxes (run live or published) on one video: a video and a contact sheet",
+        description="Run each of --trackers on SOURCE (the frame loop of `regtrack track`) and draw their\n"
+        "boxes beside published results (--results) and the ground truth (dashed white, when the\n"
+        "folder has groundtruth_rect.txt), each in its own colour, with one legend. Writes a video\n"
+        "with the frame number (--out-video) and a contact sheet of chosen frames (--out), as the\n"
+        "talk's 'Visualization' slides show them.",
+        epilog="examples:\n  regtrack show compare ../shared/data/otb/Bolt2 --trackers kcf,eco_hc \\\n"
+        "      --results ../shared/data/results/OTB100/CREST --results ../shared/data/results/OTB100/TADT\n"
+        "  regtrack show compare clip.mp4 --box 120,80,40,60 --trackers kcf,dsst --frames 10,50,90\n"
+        "  regtrack show compare ../shared/data/otb/Dog --trackers kcf,dsst --param kcf.padding=2 --no-video",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    c.add_argument("source", metavar="SOURCE", help="video file or folder of images (an OTB sequence folder)")
+    c.add_argument("--trackers", default="", metavar="A,B,...",
+                   help="regtrack trackers to run, comma-separated (`regtrack track --list` lists them)")
+    c.add_argument("--results", action="append", default=[], metavar="DIR|FILE",
+                   help="published results to draw (repeatable): a folder of per-sequence files, labelled "
+                   "with the folder's name, or one file")
+    c.add_argument("--box", metavar="X,Y,W,H", help="the target in the first frame (OTB, 1-based); "
+                   "optional when the folder has groundtruth_rect.txt")
+    c.add_argument("--param", action="append", default=[], metavar="TRACKER.KEY=VALUE",
+                   help="override one tracker's hyperparameter (repeatable), e.g. --param kcf.padding=2")
+    pick = c.add_mutually_exclusive_group()
+    pick.add_argument("--frames", metavar="N,N,...",
+                      help="frames on the sheet, numbered from 1 as drawn (default: 6 evenly spaced)")
+    pick.add_argument("--every", type=int, metavar="K", help="every K-th frame on the sheet")
+    c.add_argument("--max-frames", type=int, metavar="N", help="only the first N frames")
+    c.add_argument("--out", metavar="PNG", default="compare.png", help="contact sheet (default compare.png)")
+    c.add_argument("--out-video", metavar="VIDEO", default="compare.mp4",
+                   help="video, .mp4 or .avi (default compare.mp4)")
+    c.add_argument("--no-video", action="store_true", help="write the contact sheet only")
+    c.add_argument("--no-progress", action="store_true", help="no progress bar")
+    c.set_defaults(run=run_compare)
     p.set_defaults(run=lambda args: p.print_help() or 0)
+
+
+class _SubcommandFormatter(argparse.HelpFormatter):
+    """Python's argparse measures sub-command names without their indent, so the longest one
+    (``convergence``) wrapped onto its own line; this counts the indent."""
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        if isinstance(action, argparse._SubParsersAction):
+            self._action_max_length += self._indent_increment
 
 
 def _check_picture_path(out: str) -> None:
@@ -432,4 +480,118 @@ def run_tsne(args: argparse.Namespace) -> int:
     s_a = silhouette_score(a_arr, labels, metric="cosine")
     print(f"wrote {out}  (silhouette, cosine: original {s_o:.3f}, target-aware {s_a:.3f}; "
           f"{len(labels)} samples)")
+MAX_TILES = 48  # a sheet beyond this is too small to read on a slide
+
+
+def _compare_trackers(text: str, pairs: list[str]) -> tuple[list[str], dict[str, dict]]:
+    """``--trackers a,b`` and ``--param TRACKER.KEY=VALUE`` -> (names, name -> typed overrides),
+    every name and value checked before any work."""
+    from regtrack.errors import RegtrackError
+    from regtrack.trackers.base import parse_overrides, tracker_class
+
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    for name in names:
+        tracker_class(name)  # an unknown name: one line listing the known ones
+    if len(set(names)) < len(names):
+        raise RegtrackError(f"--trackers {text!r} names a tracker twice", fix="name each tracker once")
+    grouped: dict[str, list[str]] = {}
+    for pair in pairs:
+        key = pair.split("=", 1)[0]
+        if "." not in key:
+            example = f"{names[0] if names else 'kcf'}.{pair}"
+            raise RegtrackError(f"--param {pair!r} does not say which tracker",
+                                fix=f"write TRACKER.KEY=VALUE, e.g. --param {example}")
+        name, rest = pair.split(".", 1)
+        if name not in names:
+            raise RegtrackError(f"--param {pair!r}: {name!r} is not in --trackers",
+                                fix=f"add it to --trackers, or use one of {', '.join(names) or 'none given'}")
+        grouped.setdefault(name, []).append(rest)
+    return names, {n: parse_overrides(n, grouped.get(n, [])) for n in names}
+
+
+def _sheet_numbers(args: argparse.Namespace, total: int) -> list[int]:
+    """The sheet's frame numbers (1-based) from ``--frames`` / ``--every``, checked against ``total``."""
+    from regtrack.errors import RegtrackError
+    from regtrack.viz.compare import sheet_frames
+
+    if args.every is not None and args.every < 1:
+        raise RegtrackError(f"--every {args.every} must be at least 1", fix="e.g. --every 50")
+    if args.frames is None:
+        numbers = sheet_frames(total, every=args.every)
+    else:
+        try:
+            numbers = sorted({int(t) for t in args.frames.replace(" ", ",").split(",") if t.strip()})
+        except ValueError:
+            numbers = []
+        if not numbers:
+            raise RegtrackError(f"--frames {args.frames!r} is not a list of frame numbers",
+                                fix="write e.g. --frames 10,50,90 (numbered from 1)")
+        outside = [n for n in numbers if not 1 <= n <= total]
+        if outside:
+            raise RegtrackError(f"--frames: frame {outside[0]} is outside 1..{total}",
+                                fix=f"choose frames between 1 and {total}")
+    if len(numbers) > MAX_TILES:
+        raise RegtrackError(f"{len(numbers)} frames on one sheet is too many to read (at most {MAX_TILES})",
+                            fix=f"use --every {-(-total // MAX_TILES)} or more, or --frames")
+    return numbers
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    import sys
+
+    from tqdm import tqdm
+
+    from regtrack.commands.track import first_box_and_groundtruth
+    from regtrack.datasets.sources import open_source
+    from regtrack.errors import RegtrackError
+    from regtrack.evaluation.metrics import evaluate_sequence
+    from regtrack.fileio import check_output_path
+    from regtrack.trackers.base import create_tracker
+    from regtrack.viz import compare
+    from regtrack.viz.figure import save_figure
+    from regtrack.viz.overlay import VideoWriter, check_video_path
+
+    _check_picture_path(args.out)  # outputs first, before any frame is read
+    if not args.no_video:
+        check_video_path(check_output_path(args.out_video, option="--out-video"))
+    names, params = _compare_trackers(args.trackers, args.param)
+    if not names and not args.results:
+        raise RegtrackError("nothing to compare", fix="run trackers (--trackers kcf,dsst) and/or draw "
+                            "published results (--results DIR)")
+    if args.max_frames is not None and args.max_frames < 1:
+        raise RegtrackError(f"--max-frames {args.max_frames} must be at least 1")
+    source = open_source(args.source)
+    if source.num_frames is None:
+        raise RegtrackError("the number of frames of this source is unknown (a camera?)", path=args.source,
+                            fix="give a video file or a folder of images")
+    total = min(source.num_frames, args.max_frames or source.num_frames)
+    box, gt, _, n_scored = first_box_and_groundtruth(args.source, source.num_frames, args.box,
+                                                     require_box=bool(names))
+    sheet = _sheet_numbers(args, total)
+    published = compare.published_boxes(args.results, source.name, source.num_frames,
+                                        getattr(source, "paths", None), gt, taken=names)
+    trackers = {n: create_tracker(n, params[n]) for n in names}
+    bar = tqdm(total=total, unit="frame", disable=args.no_progress, dynamic_ncols=True, file=sys.stderr,
+               desc=f"{', '.join(names) or 'drawing'} on {source.name}")
+    try:
+        if args.no_video:
+            run = compare.run_comparison(trackers, source, box, published, gt, sheet, None, total, bar.update)
+        else:
+            with VideoWriter(args.out_video, source.fps) as writer:
+                run = compare.run_comparison(trackers, source, box, published, gt, sheet, writer, total,
+                                             bar.update)
+    finally:
+        bar.close()
+    title = f"{source.name}: {', '.join(run.boxes)}" + (" and the ground truth" if gt is not None else "")
+    fig = compare.contact_sheet(run.tiles, compare.entry_colours(run.boxes), gt is not None, title=title)
+    out = save_figure(fig, args.out, dpi=compare.SHEET_DPI)
+    print(f"wrote {out} (frames {', '.join(map(str, sheet))})"
+          + ("" if args.no_video else f" and {args.out_video} ({run.frames} frames)"))
+    scored = min(run.frames, n_scored) if gt is not None else 0
+    for name, boxes in run.boxes.items():
+        line = f"  {name:14s} " + (f"{run.fps[name]:7.1f} fps" if name in run.fps else "  published")
+        if scored > 1:
+            s = evaluate_sequence(boxes[:scored], gt[:scored])
+            line += f"   AUC {s.auc:.3f}  P@20 {s.precision:.3f} over {scored} frames"
+        print(line)
     return 0

@@ -83,8 +83,52 @@ def find_groundtruth(source: str | Path) -> Path | None:
     return None
 
 
-def run(args: argparse.Namespace) -> int:
+def first_box_and_groundtruth(source: str | Path, n_frames: int | None, box_text: str | None,
+                              require_box: bool = True
+                              ) -> tuple[np.ndarray | None, np.ndarray | None, Path | None, int]:
+    """The first-frame box and the ground truth of ``source``: ``(box, ground truth or None, its
+    file, frames it scores)``. The box is ``box_text`` (``--box``), else the ground truth's first
+    row (said on stderr when ``require_box``); without either, a one-line error when
+    ``require_box``, else None.
+
+    Ground truth that cannot be matched to the ``n_frames`` frames is an error, or, beside a
+    ``--box``, said and left out."""
     from regtrack.datasets.base import read_boxes, reconcile_groundtruth
+
+    gt = None
+    gt_file = find_groundtruth(source)
+    n_scored = 0
+    if gt_file is not None:
+        gt = read_boxes(gt_file, what="ground-truth file")
+        try:  # rows and frames must agree, or the boxes would be scored against the wrong frames
+            n_scored, note = reconcile_groundtruth(n_frames, gt, gt_file)
+        except RegtrackError as err:
+            if not box_text:
+                raise
+            note, gt = f"{err}; not drawn or scored", None
+        if note:
+            print(f"regtrack: note: {note}", file=sys.stderr)
+    if box_text:
+        return parse_box(box_text), gt, gt_file, n_scored
+    if gt is not None:
+        valid = np.flatnonzero(np.all(np.isfinite(gt), axis=1) & (gt[:, 2] > 0) & (gt[:, 3] > 0))
+        if len(valid) and valid[0] == 0:
+            box = gt[0].copy()
+            if require_box:  # a tracker will start from it
+                shown = ",".join(f"{v:g}" for v in box)
+                print(f"regtrack: initial box {shown} from {gt_file}", file=sys.stderr)
+            return box, gt, gt_file, n_scored
+        if require_box:
+            raise RegtrackError("the first ground-truth row is not a valid box", path=gt_file,
+                                fix="give the box with --box x,y,w,h")
+        return None, gt, gt_file, n_scored
+    if require_box:
+        raise RegtrackError("no --box given and no groundtruth_rect.txt beside the frames",
+                            fix="give the target's first-frame box: --box x,y,w,h (1-based pixels)")
+    return None, None, None, 0
+
+
+def run(args: argparse.Namespace) -> int:
     from regtrack.datasets.sources import open_source
     from regtrack.fileio import check_output_path, partial_path
     from regtrack.trackers.base import available_trackers, create_tracker, describe_params, parse_overrides
@@ -106,31 +150,7 @@ def run(args: argparse.Namespace) -> int:
                             fix="the boxes (--save, .txt) and the video (--out, .mp4) need two names")
     params = parse_overrides(args.tracker, args.param)  # names, types and ranges, before any work
     source = open_source(args.source)  # a missing or unreadable source is the first input error
-    gt = None
-    gt_file = find_groundtruth(args.source)
-    n_scored = 0
-    if gt_file is not None:
-        gt = read_boxes(gt_file, what="ground-truth file")
-        try:  # rows and frames must agree, or the boxes would be scored against the wrong frames
-            n_scored, note = reconcile_groundtruth(source.num_frames, gt, gt_file)
-        except RegtrackError as err:
-            if not args.box:
-                raise
-            note, gt = f"{err}; not drawn or scored", None
-        if note:
-            print(f"regtrack: note: {note}", file=sys.stderr)
-    if args.box:
-        box = parse_box(args.box)
-    elif gt is not None:
-        valid = np.flatnonzero(np.all(np.isfinite(gt), axis=1) & (gt[:, 2] > 0) & (gt[:, 3] > 0))
-        if len(valid) == 0 or valid[0] != 0:
-            raise RegtrackError("the first ground-truth row is not a valid box", path=gt_file,
-                                fix="give the box with --box x,y,w,h")
-        box = gt[0].copy()
-        print(f"regtrack: initial box {','.join(f'{v:g}' for v in box)} from {gt_file}", file=sys.stderr)
-    else:
-        raise RegtrackError("no --box given and no groundtruth_rect.txt beside the frames",
-                            fix="give the target's first-frame box: --box x,y,w,h (1-based pixels)")
+    box, gt, gt_file, n_scored = first_box_and_groundtruth(args.source, source.num_frames, args.box)
     if args.max_frames is not None and args.max_frames < 1:
         raise RegtrackError("--max-frames must be at least 1")
     tracker = create_tracker(args.tracker, params)

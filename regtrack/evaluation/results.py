@@ -250,6 +250,28 @@ def align_result(boxes: np.ndarray, seq: Sequence, path: str | Path = "") -> np.
                         "or check the results are for this dataset")
 
 
+def sequence_result(where: str | Path, seq: Sequence) -> tuple[np.ndarray, Path]:
+    """``seq``'s boxes from a tracker's results: ``where`` is a folder of per-sequence files (the
+    file is found as :func:`find_result_files` finds it: ``Bolt2.txt``, ``Bolt2_TADT.mat``,
+    ``bolt2_CF2.mat``...) or one result file. Returns ``(boxes aligned to seq's frames by
+    :func:`align_result`, the file read)``; a missing folder, file or sequence is a one-line
+    :class:`RegtrackError` naming it."""
+    where = Path(where).expanduser()
+    if where.is_dir():
+        found, _ = find_result_files(where, [seq.name])
+        if seq.name not in found:
+            raise RegtrackError(f"no result file for {seq.name} in this folder", path=where,
+                                fix=f"give the file itself, or a folder holding {seq.name}.txt or an "
+                                f"OTB-toolkit {seq.name}_TRACKER.mat")
+        path = found[seq.name]
+    elif where.is_file():
+        path = where
+    else:
+        raise RegtrackError("no such results folder or file", path=where,
+                            fix="give a folder of per-sequence result files (.../OTB100/TADT) or one file")
+    return align_result(read_result(path), seq, path), path
+
+
 def format_boxes(boxes: np.ndarray) -> str:
     """OTB boxes -> comma-separated ``x,y,w,h`` lines (4 decimals, trailing zeros trimmed)."""
     def fmt(v: float) -> str:

@@ -7,7 +7,7 @@ leaves its input untouched. :class:`VideoWriter` converts to BGR for OpenCV once
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -27,9 +27,12 @@ def _thickness(frame: np.ndarray) -> int:
 
 
 def draw_box(frame: np.ndarray, box: Sequence[float] | np.ndarray, color: tuple[int, int, int] = PALETTE[0],
-             thickness: int | None = None, label: str | None = None, label_below: bool = False) -> np.ndarray:
+             thickness: int | None = None, label: str | None = None, label_below: bool = False,
+             dashed: bool = False) -> np.ndarray:
     """``frame`` with the OTB ``box`` outlined (pixels ``x .. x+w-1``) and an optional label above
-    it (or below it). A box with a non-finite value is skipped (OTB's "target absent" rows)."""
+    it (or below it). A box with a non-finite value is skipped (OTB's "target absent" rows).
+    ``dashed``: dashes over a dark outline, readable on any background (the ground truth beside
+    several trackers' solid boxes)."""
     out = np.ascontiguousarray(frame).copy()
     b = np.asarray(box, dtype=np.float64).reshape(-1)
     if b.size != 4 or not np.all(np.isfinite(b)) or b[2] <= 0 or b[3] <= 0:
@@ -37,7 +40,10 @@ def draw_box(frame: np.ndarray, box: Sequence[float] | np.ndarray, color: tuple[
     t = thickness or _thickness(out)
     x0, y0 = int(round(b[0] - 1)), int(round(b[1] - 1))
     x1, y1 = int(round(b[0] - 1 + b[2] - 1)), int(round(b[1] - 1 + b[3] - 1))
-    cv2.rectangle(out, (x0, y0), (x1, y1), tuple(int(c) for c in color), t, cv2.LINE_AA)
+    if dashed:
+        _dashed_rectangle(out, (x0, y0), (x1, y1), tuple(int(c) for c in color), t)
+    else:
+        cv2.rectangle(out, (x0, y0), (x1, y1), tuple(int(c) for c in color), t, cv2.LINE_AA)
     if label:
         scale = max(0.35, min(out.shape[:2]) / 900)
         (_, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
@@ -45,6 +51,22 @@ def draw_box(frame: np.ndarray, box: Sequence[float] | np.ndarray, color: tuple[
         cv2.putText(out, label, (x0, y), cv2.FONT_HERSHEY_SIMPLEX, scale,
                     tuple(int(c) for c in color), max(1, t // 2), cv2.LINE_AA)
     return out
+
+
+def _dashed_rectangle(out: np.ndarray, p0: tuple[int, int], p1: tuple[int, int], color: tuple[int, int, int],
+                      t: int) -> None:
+    """Draw a dashed rectangle in place: a thin dark outline first, then the dashes on it."""
+    cv2.rectangle(out, p0, p1, (0, 0, 0), t + 2, cv2.LINE_AA)
+    dash = 4 * t + 2
+    (x0, y0), (x1, y1) = p0, p1
+    for a, b in (((x0, y0), (x1, y0)), ((x1, y0), (x1, y1)), ((x1, y1), (x0, y1)), ((x0, y1), (x0, y0))):
+        length = max(abs(b[0] - a[0]), abs(b[1] - a[1]))
+        for s in range(0, length + 1, 2 * dash):  # dash, gap, dash...
+            e = min(s + dash, length)
+            f0, f1 = s / max(length, 1), e / max(length, 1)
+            q0 = (round(a[0] + (b[0] - a[0]) * f0), round(a[1] + (b[1] - a[1]) * f0))
+            q1 = (round(a[0] + (b[0] - a[0]) * f1), round(a[1] + (b[1] - a[1]) * f1))
+            cv2.line(out, q0, q1, color, t, cv2.LINE_AA)
 
 
 def draw_text(frame: np.ndarray, text: str, origin: tuple[int, int] = (6, 6),
@@ -61,18 +83,25 @@ def draw_text(frame: np.ndarray, text: str, origin: tuple[int, int] = (6, 6),
 
 
 def annotate(frame: np.ndarray, boxes: dict[str, Sequence[float] | np.ndarray] | Sequence[float] | np.ndarray,
-             frame_number: int | None = None, extra: str | None = None) -> np.ndarray:
+             frame_number: int | None = None, extra: str | None = None,
+             colours: Mapping[str, tuple[int, int, int]] | None = None, labels: bool = True,
+             dashed: Collection[str] = ()) -> np.ndarray:
     """One annotated frame: each box in its colour (a dict ``name -> box`` gets labels; the first
     is drawn on top), and ``#frame_number`` (1-based, as OTB counts) plus ``extra`` text at the
-    top-left."""
+    top-left.
+
+    ``colours`` (name -> RGB) replaces the :data:`PALETTE` order for the names it holds; ``labels``
+    False leaves the names off the boxes (a legend says them instead); the names in ``dashed`` are
+    drawn dashed."""
     out = np.ascontiguousarray(frame)
     if out.ndim == 2:
         out = cv2.cvtColor(out, cv2.COLOR_GRAY2RGB)
     items = list(boxes.items()) if isinstance(boxes, dict) else [(None, boxes)]
+    named = isinstance(boxes, dict) and len(boxes) > 1 and labels
     for i, (name, box) in reversed(list(enumerate(items))):  # the first box is drawn last, on top
-        color = PALETTE[i % len(PALETTE)]
-        out = draw_box(out, box, color, label=name if isinstance(boxes, dict) and len(boxes) > 1 else None,
-                       label_below=i > 0)
+        color = (colours or {}).get(name, PALETTE[i % len(PALETTE)])
+        out = draw_box(out, box, color, label=name if named else None, label_below=i > 0,
+                       dashed=name in dashed)
     parts = []
     if frame_number is not None:
         parts.append(f"#{frame_number}")
