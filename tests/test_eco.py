@@ -188,6 +188,24 @@ def test_sample_space_replaces_a_forgotten_sample():
     assert space.weights == pytest.approx([0.625 * 0.5 / 0.875, 0.5, 0.25 * 0.5 / 0.875])
 
 
+def test_sample_space_gram_matrix_stays_exact_under_merging():
+    # merged components get their Gram rows from their parts' rows (no pass over the store):
+    # after many merges of both kinds the matrix is still the samples' inner products
+    rng = np.random.default_rng(5)
+    metric = [np.array([2.0, 2.0, 1.0], np.float32)]
+    space = SampleSpace(6, learning_rate=0.2, metric=metric)
+    kinds = set()
+    for _ in range(60):
+        sample = [(rng.standard_normal((2, 4, 3)) + 1j * rng.standard_normal((2, 4, 3))).astype(np.complex64)]
+        slot, merged = space.add(sample)
+        kinds.add("new" if merged is None else "into" if slot == merged else "pair")
+    stored = space.samples[0].reshape(6, -1)
+    weighted = (space.samples[0] * metric[0]).reshape(6, -1)
+    exact = (stored.conj() @ weighted.T).real
+    assert np.allclose(space.gram, exact, rtol=1e-4, atol=1e-3)
+    assert {"into", "pair"} <= kinds
+
+
 # -- fDSST -------------------------------------------------------------------------------------
 def test_interp_dft_resamples_a_trigonometric_polynomial():
     n, m = 17, 33
