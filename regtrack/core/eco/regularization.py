@@ -46,7 +46,8 @@ def apply_reg(hf: np.ndarray, reg: np.ndarray) -> np.ndarray:
     kernel has a few dozen taps: a compiled direct convolution (SciPy's is slow on complex
     input)."""
     flat = np.ascontiguousarray(hf, np.complex64).reshape((-1,) + hf.shape[-2:])
-    return _reg_twice(flat, np.ascontiguousarray(reg, np.float32)).reshape(hf.shape).astype(hf.dtype, copy=False)
+    out = _reg_twice(flat, np.ascontiguousarray(reg, np.float32)).reshape(hf.shape)
+    return out.astype(hf.dtype, copy=False)
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)

@@ -126,7 +126,8 @@ class SampleSpace:
                     row, own = self._merged_row(self.gram[k], self.gram[m], self.gram[k, k], self.gram[k, m],
                                                 self.gram[m, m], wk, wm)
                     row[k], row[m] = own, (wk * g[k] + wm * g[m]) / (wk + wm)
-                    self._put(k, merge([s[k] for s in self.samples], [s[m] for s in self.samples], wk, wm), row)
+                    pair_mean = merge([s[k] for s in self.samples], [s[m] for s in self.samples], wk, wm)
+                    self._put(k, pair_mean, row)
                     g = g.copy()
                     g[k], g[m] = row[m], norm
                     self._put(m, sample, g)
