@@ -216,8 +216,7 @@ class ECO:
             z = [half(project(x, p)) for x, p in zip(xf, self.projection, strict=True)]
             self.samples = SampleSpace(s.n_samples, s.learning_rate, metric=[half_metric(v) for v in z])
             self.samples.add(z)  # the first sample, with the learned projection
-            # the preconditioner's energy stays the PCA-projected sample's (tracker.m)
-            self.sample_energy = [half(e) for e in self.sample_energy]
+            self.sample_energy = [(v * v.conj()).real for v in z]
             self.train_times.append(time.process_time() - t0)
         self.frames_since_train = 0
         self.cg_state: dict = {}
@@ -253,14 +252,12 @@ class ECO:
         with self._timed("sample_space"):
             z = [shift_spectrum(v, (ty, tx), half=True) for v in z]  # ECO's use_detection_sample
             self.samples.add(z)
+            lr = s.learning_rate
+            self.sample_energy = [(1 - lr) * e + lr * (v * v.conj()).real
+                                  for e, v in zip(self.sample_energy, z, strict=True)]
         if self.frame < s.skip_after_frame or self.frames_since_train >= s.train_gap:
             with self._timed("train"):
                 t0 = time.process_time()
-                # the preconditioner's running sample energy moves on training frames only, by the
-                # learning rate (ECO's tracker.m: its memory spans train_gap + 1 times more frames)
-                lr = s.learning_rate
-                self.sample_energy = [(1 - lr) * e + lr * (v * v.conj()).real
-                                      for e, v in zip(self.sample_energy, z, strict=True)]
                 samples, weights = self.samples.used()
                 precond = preconditioner(self.sample_energy, self.reg_energy, s.precond_data_param,
                                          s.precond_reg_param)
