@@ -60,18 +60,26 @@ def _reg_twice(hf: np.ndarray, reg: np.ndarray) -> np.ndarray:  # pragma: no cov
     full = np.zeros((n + a - 1, m + b - 1), np.complex64)
     for c in range(k):
         full[:, :] = 0
-        for i in range(a):
-            for j in range(b):
-                w = reg[i, j]
-                if w != 0:
-                    for y in range(n):
-                        for x in range(m):
-                            full[i + y, j + x] += w * hf[c, y, x]
-        for i in range(a):
-            for j in range(b):
-                w = reg[i, j]
-                if w != 0:
-                    for y in range(n):
-                        for x in range(m):
-                            out[c, y, x] += w * full[i + y, j + x]
+        _shifted_sum(hf[c], full, reg, True)  # full[y + i, x + j] += reg[i, j] hf[y, x]
+        _shifted_sum(out[c], full, reg, False)  # out[y, x] += reg[i, j] full[y + i, x + j]
     return out
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _shifted_sum(small: np.ndarray, big: np.ndarray, reg: np.ndarray,
+                 to_big: bool) -> None:  # pragma: no cover - jit
+    """For each tap ``(i, j)``: ``big[i:i+n, j:j+m] += w small`` (``to_big``) or
+    ``small += w big[i:i+n, j:j+m]``."""
+    n, m = small.shape
+    a, b = reg.shape
+    for i in range(a):
+        for j in range(b):
+            w = reg[i, j]
+            if w == 0:
+                continue
+            for y in range(n):
+                for x in range(m):
+                    if to_big:
+                        big[i + y, j + x] += w * small[y, x]
+                    else:
+                        small[y, x] += w * big[i + y, j + x]
