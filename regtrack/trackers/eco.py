@@ -93,15 +93,19 @@ class UDTPlusParams(ECOHCParams):
 def udt_block(weights: str | None, cell_size: int, dim: int) -> FeatureBlock:
     """The UDT net's LRN output (32 channels, same size as the patch), averaged over
     ``cell_size`` cells (``get_cnn_layers.m``'s average pooling by ``downsample_factor``)."""
-    import torch
-
     from regtrack.features.udt_net import cached_udt_net, packaged_or_given
 
     net = cached_udt_net(packaged_or_given(weights)).set_padding(1).eval()
 
     def extract(patches: np.ndarray) -> np.ndarray:
-        maps = net.extract(patches)  # B x 32 x s x s
-        return (torch.nn.functional.avg_pool2d(maps, cell_size) if cell_size > 1 else maps).numpy()
+        # the net's channels-last fast path (half the CPU time of the NCHW one: the 32->32 conv
+        # is the bulk), then the cell sums on the small pooled layout
+        maps = net.extract_hwc(patches)  # B x s x s x 32
+        b, h, w, c = maps.shape
+        hc, wc = h // cell_size, w // cell_size
+        cells = maps[:, : hc * cell_size, : wc * cell_size].reshape(b, hc, cell_size, w, c).sum(2)
+        cells = cells[:, :, : wc * cell_size].reshape(b, hc, wc, cell_size, c).sum(3)
+        return np.ascontiguousarray((cells * np.float32(1.0 / cell_size**2)).transpose(0, 3, 1, 2))
 
     return FeatureBlock("udt", extract, cell_size, dim)
 

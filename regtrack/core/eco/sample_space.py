@@ -7,7 +7,9 @@ when the memory is full, either the component with a negligible weight is replac
 closest components are merged: the new sample into its nearest component if that is closer
 than any two existing ones, else those two into one, freeing a slot for ``x``. A merged
 component is the weighted mean ``(w_k x_k + w_l x_l) / (w_k + w_l)`` with weight ``w_k + w_l``
-(ECO eq. 9's update). Distances are ``||x_k - x_l||^2`` from a Gram matrix of the samples.
+(ECO eq. 9's update). Distances are ``||x_k - x_l||^2`` from a Gram matrix of the samples; a
+merged component's row of it follows from the rows of its parts (one pass over the store per
+update, for the new sample's inner products).
 
 Samples are lists of arrays (one per feature block, any shape); the store keeps ``[L, ...]``
 arrays per block.
@@ -50,12 +52,26 @@ class SampleSpace:
             out += float(np.sum(e if self.metric is None else e * self.metric[k]))
         return out
 
-    def _put(self, slot: int, sample: list[np.ndarray]) -> None:
+    def _put(self, slot: int, sample: list[np.ndarray], g: np.ndarray | None = None) -> None:
+        """Store ``sample`` in ``slot``; ``g``: its inner products with the slots, if known
+        (:meth:`_inner` reads the whole store, the bulk of an update)."""
         for store, x in zip(self.samples, sample, strict=True):
             store[slot] = x
-        g = self._inner(sample)
+        if g is None:
+            g = self._inner(sample)
         self.gram[slot, :] = g
         self.gram[:, slot] = g
+
+    def _merged_row(self, ga: np.ndarray, gb: np.ndarray, aa: float, ab: float, bb: float,
+                    wa: float, wb: float) -> tuple[np.ndarray, float]:
+        """The inner products of the merged ``(wa a + wb b) / (wa + wb)`` with the slots, and its
+        own norm, from those of ``a`` and ``b`` (``ga``, ``gb``; ``aa = <a, a>``, ``ab``,
+        ``bb``): inner products are linear (ECO's ``update_distance_matrix.m``), so no pass over
+        the store is needed."""
+        s = wa + wb
+        row = (wa * ga + wb * gb) / s
+        own = (wa * wa * aa + 2 * wa * wb * ab + wb * wb * bb) / (s * s)
+        return row, own
 
     def distances(self) -> np.ndarray:
         """``||x_k - x_l||^2`` between the used slots (``inf`` on the diagonal)."""
@@ -96,7 +112,10 @@ class SampleSpace:
                 self.weights *= 1 - lr
                 if to_new[nearest] < dist[pair]:
                     w = self.weights[nearest]
-                    self._put(nearest, merge([s[nearest] for s in self.samples], sample, w, lr))
+                    row, own = self._merged_row(self.gram[nearest], g, self.gram[nearest, nearest],
+                                                g[nearest], norm, w, lr)
+                    row[nearest] = own
+                    self._put(nearest, merge([s[nearest] for s in self.samples], sample, w, lr), row)
                     self.weights[nearest] = w + lr
                     slot = merged = nearest
                 else:
@@ -104,8 +123,14 @@ class SampleSpace:
                     if self.weights[m] > self.weights[k]:
                         k, m = m, k
                     wk, wm = self.weights[k], self.weights[m]
-                    self._put(k, merge([s[k] for s in self.samples], [s[m] for s in self.samples], wk, wm))
-                    self._put(m, sample)
+                    row, own = self._merged_row(self.gram[k], self.gram[m], self.gram[k, k], self.gram[k, m],
+                                                self.gram[m, m], wk, wm)
+                    row[k], row[m] = own, (wk * g[k] + wm * g[m]) / (wk + wm)
+                    pair_mean = merge([s[k] for s in self.samples], [s[m] for s in self.samples], wk, wm)
+                    self._put(k, pair_mean, row)
+                    g = g.copy()
+                    g[k], g[m] = row[m], norm
+                    self._put(m, sample, g)
                     self.weights[k], self.weights[m] = wk + wm, lr
                     slot, merged = m, k
         self.weights /= self.weights.sum()
