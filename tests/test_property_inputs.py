@@ -119,7 +119,7 @@ def _cases(seed: int, extra: dict[str, int]) -> list[tuple[str, list[str]]]:
 # extra cases beyond those covering every parameter
 TRACKER_CASES = {"kcf": 6, "dsst": 6, "udt": 3, "dcfnet": 0, "hcf": 1, "static": 0, "opencv_kcf": 0,
                  "opencv_csrt": 0, "crest": 2, "dslt": 2, "eco_hc": 2, "udtplus": 1,
-                 "tadt": 1}
+                 "tadt": 1, "udtplus_hog": 1}
 # Trained on the first frame with VGG-16 (seconds to minutes a clip on a CPU): their random values are
 # checked as `--param` is (refused in one line, or accepted), without tracking.
 VALIDATED_ONLY = {"crest", "dslt", "tadt"}

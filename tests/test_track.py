@@ -101,4 +101,4 @@ def test_missing_source_and_helpers(tmp_path, capsys):
     with pytest.raises(RegtrackError):
         parse_box("a,b,c,d")
     assert list(parse_box("1 2\t3,4")) == [1, 2, 3, 4]
-    assert DEFAULT_TRACKER == "udt"
+    assert DEFAULT_TRACKER == "udtplus_hog"

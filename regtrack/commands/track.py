@@ -18,7 +18,7 @@ import numpy as np
 from regtrack.errors import RegtrackError
 from regtrack.tracking import overlay, track_frames  # the one frame loop, shared with `regtrack serve`
 
-DEFAULT_TRACKER = "udt"
+DEFAULT_TRACKER = "udtplus_hog"  # RESULTS_eco.md §4: beats udt by +0.07 AUC at >= 30 fps
 """The tracker ``regtrack track`` and ``regtrack demo`` use unless told otherwise (one constant).
 UDT with regtrack's own shipped weights: it needs no download, and it beats KCF and DSST on the
 23 OTB targets of ../shared/data/otb (AUC 0.516 vs 0.372 / 0.431) and on the demo clip (0.786 vs

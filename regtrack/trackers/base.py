@@ -39,6 +39,7 @@ _TRACKER_MODULES: dict[str, str] = {
     "tadt": "regtrack.trackers.tadt",
     "eco_hc": "regtrack.trackers.eco",
     "udtplus": "regtrack.trackers.eco",
+    "udtplus_hog": "regtrack.trackers.eco",
     "opencv_kcf": "regtrack.trackers.opencv",
     "opencv_csrt": "regtrack.trackers.opencv",
 }

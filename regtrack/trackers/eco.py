@@ -90,6 +90,17 @@ class UDTPlusParams(ECOHCParams):
     precond_proj_param: float = hyper(35.0, gt=0, doc="projection part of the preconditioner")
 
 
+@dataclasses.dataclass
+class UDTPlusHOGParams(UDTPlusParams):
+    """UDT+ with fHOG beside the UDT features, as the journal version of UDT (LUDT) adds
+    hand-crafted features: on the 23 OTB targets, with regtrack's own UDT weights, AUC 0.619 at
+    33 fps of CPU time against 0.536 for the UDT features alone and 0.549 for ``udt`` with the
+    authors' weights (benchmarks/RESULTS_eco.md §4) — the best combination at 30 fps or more, and
+    the default tracker."""
+
+    features: str = hyper("udt,fhog", doc="feature blocks, comma-separated: udt, fhog, cn")
+
+
 def udt_block(weights: str | None, cell_size: int, dim: int) -> FeatureBlock:
     """The UDT net's LRN output (32 channels, same size as the patch), averaged over
     ``cell_size`` cells (``get_cnn_layers.m``'s average pooling by ``downsample_factor``)."""
@@ -163,3 +174,11 @@ class UDTPlus(_ECOTracker):
 
     name = "udtplus"
     Params = UDTPlusParams
+
+
+@register_tracker("udtplus_hog")
+class UDTPlusHOG(_ECOTracker):
+    """UDT+ with fHOG (the named configuration of step 4; the default tracker)."""
+
+    name = "udtplus_hog"
+    Params = UDTPlusHOGParams
