@@ -202,3 +202,20 @@ def test_show_target_aware_and_tsne_write_readable_pngs(tmp_path, authors_vgg16,
     assert "only 3 frames" in capsys.readouterr().err
     assert main(["show", "tsne", a, "--out", str(tmp_path / "y.png")]) == 2
     assert "at least two sequences" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_second_init_starts_from_the_full_network(shared, authors_vgg16) -> None:  # noqa: ANN001
+    from regtrack.datasets.base import read_boxes
+    from regtrack.datasets.sources import open_source
+
+    root = shared / "data/otb/Human7"
+    gt = read_boxes(root / "groundtruth_rect.txt")
+    frames = iter(open_source(root))
+    first, second = next(frames), next(frames)
+    tracker = create_tracker("tadt", {"ridge_iterations": 5})
+    tracker.init(first, gt[0])
+    again = create_tracker("tadt", {"ridge_iterations": 5})
+    tracker.init(second, gt[1])  # re-started on another frame (regtrack serve does this)
+    again.init(second, gt[1])
+    assert np.allclose(tracker.update(first), again.update(first))

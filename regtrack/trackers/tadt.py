@@ -135,7 +135,10 @@ class TADTTracker(Tracker):
                        nn.Sequential(*high).to(memory_format=torch.channels_last)]
         if self.device.type != "cpu":
             self.stages = [copy.deepcopy(s).to(self.device) for s in self.stages]
+        self.full_stages = list(self.stages)  # a new init starts from the unpruned network
         self.selection: ChannelSelection | None = None
+        self.pruned = False
+        self._hann: tuple[int, np.ndarray] = (0, np.zeros((0, 0), np.float32))
         self.first_maps: dict[str, torch.Tensor] = {}
         self.first_patch: np.ndarray | None = None
         self.last_response: np.ndarray | None = None
@@ -225,7 +228,7 @@ class TADTTracker(Tracker):
             self.net_input = int(4 * (2 * round((side * p.input_scale / 4 - 1) / 2) + 1))
         self.min_window = 8.0 * CELL
         self.max_window = 4.0 * float(np.hypot(*frame_wh))
-        self.pruned = False
+        self.stages, self.pruned = list(self.full_stages), False
 
         patch = self._window_patch(image)
         maps = self._maps(patch)
@@ -244,7 +247,6 @@ class TADTTracker(Tracker):
         self.matcher = CorrelationConv(template.shape[0], tuple(template.shape[-2:]),
                                        weight=template.contiguous(), padding="valid").to(self.device)
         self.matcher.requires_grad_(False)
-        self.template_hw = tuple(template.shape[-2:])
         self.first_maps = {k: v[0].cpu() for k, v in maps.items()}
         self.first_patch = patch
         self.last_patch = patch
@@ -282,10 +284,17 @@ class TADTTracker(Tracker):
         with torch.inference_mode():
             valid = self.matcher(feats)[:, 0].cpu().numpy()
         out = np.zeros((feats.shape[0], g, g), np.float32)
-        th, tw = self.template_hw
+        th, tw = self.matcher.kernel_hw
         out[:, th // 2: th // 2 + valid.shape[1], tw // 2: tw // 2 + valid.shape[2]] = valid
         peak = float(out.max())
         return out / peak if peak > 0 else out
+
+    def _window_of(self, side: int) -> np.ndarray:
+        """The Hann window added to the responses, times ``window_weight``; rebuilt only when the
+        window's side changes (a scale step), not every frame."""
+        if self._hann[0] != side:
+            self._hann = (side, hann_window(side, side) * self.params.window_weight)
+        return self._hann[1]
 
     def update(self, image: np.ndarray) -> np.ndarray:
         p = self.params
@@ -296,7 +305,7 @@ class TADTTracker(Tracker):
         start = time.process_time()
         responses = self._responses(self._scaled_features(self._select(maps)))
         side = max(1, int(round(self.window)))
-        hann = hann_window(side, side) * p.window_weight
+        hann = self._window_of(side)
         # imresize(..., 'bicubic') to the window's pixels, then the Hann window added
         maps_px = np.stack([cv2.resize(r, (side, side), interpolation=cv2.INTER_CUBIC) + hann
                             for r in responses])
