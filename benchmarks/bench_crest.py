@@ -26,11 +26,14 @@ from pathlib import Path
 from common import SHARED, otb_side_by_side  # noqa: E402  (benchmarks/ is on sys.path when run)
 
 
-def trunk_flops(side: int) -> float:
-    """Multiply-adds x 2 of VGG-16 conv1_1 .. conv4_3 without pool3 on a ``side`` px square input
-    (3x3 convs; the maps halve, rounding up, after conv1_2 and conv2_2)."""
+def trunk_flops(side: int, last: str = "conv4_3") -> float:
+    """Multiply-adds x 2 of VGG-16 conv1_1 .. ``last`` (conv4_3: CREST; conv5_3: DSLT) without
+    pool3 and pool4 on a ``side`` px square input (3x3 convs; the maps halve, rounding up, after
+    conv1_2 and conv2_2)."""
     convs = [(3, 64, 1), (64, 64, 1), (64, 128, 2), (128, 128, 2), (128, 256, 4), (256, 256, 4),
              (256, 256, 4), (256, 512, 4), (512, 512, 4), (512, 512, 4)]
+    if last == "conv5_3":
+        convs += [(512, 512, 4)] * 3
     total = 0.0
     for c_in, c_out, stride in convs:
         cells = -(-side // stride)
@@ -38,27 +41,31 @@ def trunk_flops(side: int) -> float:
     return total
 
 
-def measure_flops(sides: list[int], threads: list[int]) -> dict:
-    """Matmul GFLOP/s (2048^3, fp32 and bf16) and the trunk's GFLOP/s per window side, per thread
-    count: process CPU seconds for one thread (what the work costs when it gets a core, whatever
-    else runs on the machine), wall-clock seconds for two (meaningful only on an idle machine);
-    best of 3 after a warm-up pass."""
+def best_of_3(fn) -> float:  # noqa: ANN001
+    """The fastest of 3 calls after a warm-up: process CPU seconds on one torch thread (what the
+    work costs when it gets a core, whatever else runs), wall-clock seconds on more."""
+    import torch
+
+    fn()
+    clock = time.process_time if torch.get_num_threads() == 1 else time.perf_counter
+    times = []
+    for _ in range(3):
+        t0 = clock()
+        fn()
+        times.append(clock() - t0)
+    return min(times)
+
+
+def measure_flops(sides: list[int], threads: list[int], last: str = "conv4_3") -> dict:
+    """Matmul GFLOP/s (2048^3, fp32 and bf16) and the stride-4 trunk's (to ``last``) GFLOP/s per
+    window side, per thread count (:func:`best_of_3`: one thread in CPU time, two in wall-clock
+    time, meaningful only on an idle machine)."""
     import torch
 
     from regtrack.features.backbones import create_backbone, vgg_stride4_trunk
 
-    trunk = vgg_stride4_trunk(create_backbone("vgg16", "random")).to(memory_format=torch.channels_last)
+    trunk = vgg_stride4_trunk(create_backbone("vgg16", "random"), last).to(memory_format=torch.channels_last)
     out: dict = {}
-
-    def best_of_3(fn) -> float:  # noqa: ANN001
-        fn()
-        clock = time.process_time if torch.get_num_threads() == 1 else time.perf_counter
-        times = []
-        for _ in range(3):
-            t0 = clock()
-            fn()
-            times.append(clock() - t0)
-        return min(times)
 
     for n in threads:
         torch.set_num_threads(n)
@@ -73,13 +80,13 @@ def measure_flops(sides: list[int], threads: list[int]) -> dict:
                 with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled):
                     dt = best_of_3(lambda x=x: trunk(x))
                 row[f"trunk_{side}_{dtype}_s"] = dt
-                row[f"trunk_{side}_{dtype}_gflops"] = trunk_flops(side) / dt / 1e9
+                row[f"trunk_{side}_{dtype}_gflops"] = trunk_flops(side, last) / dt / 1e9
         out[f"{n}_threads"] = row
         print(f"{n} thread(s): matmul fp32 {row['matmul_float32_gflops']:.0f} GFLOP/s, bf16 "
               f"{row['matmul_bfloat16_gflops']:.0f} GFLOP/s", flush=True)
         for side in sides:
             f32, bf = row[f"trunk_{side}_float32_gflops"], row[f"trunk_{side}_bfloat16_gflops"]
-            print(f"  trunk {side:4d} px ({trunk_flops(side) / 1e9:6.1f} GFLOP): fp32 "
+            print(f"  trunk to {last} {side:4d} px ({trunk_flops(side, last) / 1e9:6.1f} GFLOP): fp32 "
                   f"{row[f'trunk_{side}_float32_s']:.3f} s = {f32:.0f} GFLOP/s "
                   f"({f32 / row['matmul_float32_gflops']:.0%} of matmul); bf16 "
                   f"{row[f'trunk_{side}_bfloat16_s']:.3f} s = {bf:.0f} GFLOP/s "

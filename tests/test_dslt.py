@@ -11,7 +11,14 @@ import torch.nn.functional as F
 
 from regtrack.errors import RegtrackError
 from regtrack.trackers.base import create_tracker, parse_overrides
-from regtrack.trackers.dslt import DSLTHead, DSLTParams, centred_label, dslt_label_weight
+from regtrack.trackers.dslt import (
+    DSLTHead,
+    DSLTParams,
+    centred_label,
+    convergence_curves,
+    dslt_label_weight,
+    relative_l2,
+)
 
 torch.set_num_threads(1)
 
@@ -45,6 +52,32 @@ def test_head_is_the_prototxt() -> None:
     assert torch.allclose(head(f4, f5), parts["conv6_1"] + parts["conv6_2"])
     groups = {id(g["params"][0]): g for g in head.param_groups(1.0, 1.0)}
     assert groups[id(head.conv6_2.weight)]["lr"] == 40 and groups[id(head.conv6_1.bias)]["weight_decay"] == 0
+
+
+def test_bf16_head_matches_float32_and_trains() -> None:
+    head = DSLTHead((5, 3), channels=64, reduced=16, seed=1)
+    fast = DSLTHead((5, 3), channels=64, reduced=16, seed=1, bf16=True)
+    fast.load_state_dict(head.state_dict())
+    f4, f5 = torch.randn(1, 64, 20, 24), torch.randn(1, 64, 20, 24)
+    ref, out = head(f4, f5), fast(f4, f5)
+    assert out.dtype == torch.float32
+    assert torch.allclose(out.detach(), ref.detach(), rtol=0.05, atol=0.05 * float(ref.detach().abs().max()))
+    out.sum().backward()  # the gradient reaches the float32 parameters
+    assert fast.red4.weight.grad is not None and fast.red4.weight.grad.dtype == torch.float32
+
+
+def test_relative_l2_and_convergence_curves() -> None:
+    label = torch.tensor([[0.0, 1.0], [0.5, 0.0]])
+    assert float(relative_l2(torch.zeros(2, 2), label)) == pytest.approx(1.0)  # the untrained head
+    assert float(relative_l2(label, label)) == 0.0
+    assert float(relative_l2(label / 2, label)) == pytest.approx(0.25)
+    frame = np.random.default_rng(0).integers(0, 256, (120, 160, 3)).astype(np.uint8)
+    runs = convergence_curves(frame, np.array([70.0, 50.0, 16.0, 12.0]), ["l2", "shrinkage"],
+                              {"weights": "random", "input_scale": 0.5}, iterations=4)
+    # no early stop: every loss runs the same iterations; the common measure starts near 1
+    assert [len(r.losses) for r in runs.values()] == [4, 4]
+    assert all(len(r.monitored) == 4 and 0.5 < r.monitored[0] < 1.5 for r in runs.values())
+    assert runs["l2"].losses != runs["shrinkage"].losses
 
 
 def test_label_and_its_weight() -> None:
@@ -113,7 +146,8 @@ def test_show_convergence_and_imbalance_write_pictures(shared, tmp_path) -> None
     run = _show(["convergence", seq, "--iterations", "3", "--losses", "l2,shrinkage", "--out",
                  str(tmp_path / "conv.png"), *FAST])
     assert run.returncode == 0, run.stderr
-    assert "Football1" in run.stdout and "iterations to reach 0.03" in run.stdout
+    assert "Football1" in run.stdout and "iterations to reach own loss < 0.03" in run.stdout
+    assert "plain L2 error < 0.5 x start" in run.stdout  # the measure common to every loss
     assert cv2.imread(str(tmp_path / "conv.png")) is not None
     run = _show(["imbalance", seq, "--frames", "2", "--out", str(tmp_path / "imb.png"), *FAST])
     assert run.returncode == 0, run.stderr

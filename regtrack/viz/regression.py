@@ -68,10 +68,11 @@ def iterations_to(losses: Sequence[float], threshold: float) -> int | None:
 
 def render_convergence(curves: Mapping[str, Mapping[str, Sequence[float]]], threshold: float, out: str | Path,
                        *, common: Mapping[str, Mapping[str, Sequence[float]]] | None = None,
-                       title: str = "") -> Path:
+                       common_threshold: float | None = None, title: str = "") -> Path:
     """Per sequence (one panel each): each loss's own training loss against iterations (solid),
-    its stopping threshold (dotted) and, when ``common`` is given, the plain L2 error of the same
-    run (dashed, right axis) so that the losses can be compared on one measure."""
+    its stopping threshold (dotted) and, when ``common`` is given, one measure common to all losses
+    for the same run (dashed, right axis; e.g. the relative plain L2 error) with its own threshold
+    ``common_threshold`` (dash-dotted), so that the losses can be compared."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -94,8 +95,10 @@ def render_convergence(curves: Mapping[str, Mapping[str, Sequence[float]]], thre
         ax.set_yscale("log")
         ax.set(xlabel="iteration (first frame)", ylabel="training loss", title=seq)
         if right is not None:
+            if common_threshold is not None:
+                right.axhline(common_threshold, color="0.6", linestyle="-.", linewidth=0.8)
             right.set_yscale("log")
-            right.set_ylabel("plain L2 error (dashed)", fontsize=8)
+            right.set_ylabel("plain L2 error / label energy (dashed)", fontsize=8)
         ax.legend(fontsize=8)
     if title:
         fig.suptitle(title, fontsize=11)
