@@ -54,6 +54,9 @@ def measure_head_step(sides: list[int]) -> dict:
         label = torch.rand(1, 1, cells - kernel[0] + 1, cells - kernel[1] + 1)
         for dtype in ("float32", "bfloat16"):
             head = DSLTHead(kernel, bf16=dtype == "bfloat16")
+            if dtype == "bfloat16":  # stored as the tracker stores them for a bf16 head
+                f4, f5 = (f.to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+                          for f in (f4, f5))
             optimiser = torch.optim.Adam(head.param_groups(1e-8, 5e-4), betas=(0.6, 0.999))
             dt = best_of_3(lambda h=head, o=optimiser, x=(f4, f5), y=label: train_head(
                 h, x, y, loss=loss, lr=1e-8, weight_decay=5e-4, max_iterations=1, optimiser=o))

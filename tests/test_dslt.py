@@ -66,6 +66,19 @@ def test_bf16_head_matches_float32_and_trains() -> None:
     assert fast.red4.weight.grad is not None and fast.red4.weight.grad.dtype == torch.float32
 
 
+def test_bf16_head_tracks_and_keeps_bf16_samples() -> None:
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 256, (120, 160, 3)).astype(np.uint8) for _ in range(3)]
+    tracker = create_tracker("dslt", {"weights": "random", "init_iterations": 2, "input_scale": 0.5,
+                                      "head_dtype": "bfloat16", "backbone_dtype": "bfloat16"})
+    tracker.init(frames[0], np.array([70.0, 50.0, 16.0, 12.0]))
+    boxes = [tracker.update(f) for f in frames[1:]]
+    assert all(np.isfinite(b).all() and b[2] > 0 for b in boxes)
+    x4, x5 = tracker.buffer.features[-1]
+    assert x4.dtype == torch.bfloat16 and x4[None].is_contiguous(memory_format=torch.channels_last)
+    assert not x4.is_inference()  # the update's training steps read them
+
+
 def test_relative_l2_and_convergence_curves() -> None:
     label = torch.tensor([[0.0, 1.0], [0.5, 0.0]])
     assert float(relative_l2(torch.zeros(2, 2), label)) == pytest.approx(1.0)  # the untrained head

@@ -257,13 +257,14 @@ def train_head(head: OnlineHead, inputs: Sequence[torch.Tensor | None] | Callabl
 class SampleBuffer:
     """The last ``capacity`` training samples (features and their shifted labels) for online
     updates: CREST trains on the ``num_update = 2`` frames since its last update, DSLT on a
-    buffer of 7."""
+    buffer of 7. A sample's features are one tensor or a tuple of them (DSLT: conv4_3, conv5_3);
+    :meth:`batch` needs single tensors."""
 
     def __init__(self, capacity: int) -> None:
-        self.features: deque[torch.Tensor] = deque(maxlen=capacity)
+        self.features: deque[torch.Tensor | tuple[torch.Tensor, ...]] = deque(maxlen=capacity)
         self.labels: deque[torch.Tensor] = deque(maxlen=capacity)
 
-    def add(self, features: torch.Tensor, label: torch.Tensor) -> None:
+    def add(self, features: torch.Tensor | tuple[torch.Tensor, ...], label: torch.Tensor) -> None:
         self.features.append(features)
         self.labels.append(label)
 

@@ -166,6 +166,8 @@ class DSLTHead(OnlineHead):
         self.red5 = nn.Conv2d(channels, reduced, 3, padding=1, bias=False)
         for conv in (self.red4, self.red5):  # Caffe "msra": N(0, 2 / fan_in)
             conv.weight.data = torch.randn(conv.weight.shape, generator=gen) * math.sqrt(2.0 / (channels * 9))
+            if bf16:
+                conv.to(memory_format=torch.channels_last)
         def regression_layer() -> CorrelationConv:  # Caffe "gaussian", std 1e-7
             weight = torch.randn(reduced, *kernel_hw, generator=gen) * 1e-7
             return CorrelationConv(reduced, kernel_hw, weight, padding="valid")
@@ -180,7 +182,7 @@ class DSLTHead(OnlineHead):
         """``conv6_1`` on the feature residual ``P4`` and ``conv6_2`` on ``red5``."""
         with torch.autocast(f4.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             red4, red5 = self.red4(f4), self.red5(f5)
-        red4, red5 = red4.float(), red5.float()
+        red4, red5 = red4.float().contiguous(), red5.float().contiguous()  # NCHW for the FFTs
         p4 = self.residual[0] * red4 + self.residual[1] * red5
         return {"conv6_1": self.conv6_1(p4), "conv6_2": self.conv6_2(red5)}
 
@@ -239,15 +241,21 @@ class DSLTTracker(Tracker):
     def _features(self, patches: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """conv4_3 and conv5_3 maps (stride 4) of ``N`` RGB windows."""
         start = time.process_time()
-        with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16,
-                                                    enabled=self.params.backbone_dtype == "bfloat16"):
+        # no_grad, not inference_mode: the maps are the inputs of the head's training steps
+        with torch.no_grad(), torch.autocast(self.device.type, dtype=torch.bfloat16,
+                                             enabled=self.params.backbone_dtype == "bfloat16"):
             x = self.backbone.preprocess(patches).to(self.device)
             x = x.contiguous(memory_format=torch.channels_last)
             f4 = self.trunk4(x)
             f5 = self.trunk5(f4)
-        out = (f4.float().contiguous(), f5.float().contiguous())
+        if self.params.head_dtype == "bfloat16":
+            # kept as the bf16 head reads them (channels-last, oneDNN's fast layout): no cast or
+            # reorder in each of the update's 14 training steps
+            out = tuple(f.to(torch.bfloat16).contiguous(memory_format=torch.channels_last) for f in (f4, f5))
+        else:
+            out = (f4.float().contiguous(), f5.float().contiguous())
         self.timings["backbone"] += time.process_time() - start
-        return out
+        return out  # type: ignore[return-value]
 
     def _respond(self, f4: torch.Tensor, f5: torch.Tensor) -> np.ndarray:
         start = time.process_time()
@@ -312,7 +320,7 @@ class DSLTTracker(Tracker):
         self.optimiser = torch.optim.Adam(self.head.param_groups(p.update_lr, p.weight_decay),
                                           betas=(p.adam_beta1, 0.999), eps=1e-8)
         self.buffer = SampleBuffer(p.buffer_size)
-        self.buffer.add(torch.cat([f4, f5], 1)[0], self.label[0])
+        self.buffer.add((f4[0], f5[0]), self.label[0])
         exps = np.arange(p.num_scales) - (p.num_scales - 1) // 2
         self.scale_factors = p.scale_step ** exps.astype(np.float64)
         self.current_scale = 1.0
@@ -392,12 +400,10 @@ class DSLTTracker(Tracker):
         with torch.inference_mode():
             difference = (self.head(f4, f5) - self.label).abs().cpu().numpy().ravel()
         self.difference_histogram += np.histogram(np.clip(difference, 0, 1), DIFFERENCE_BINS)[0]
-        self.buffer.add(torch.cat([f4, f5], 1)[0], self.label[0])
+        self.buffer.add((f4[0], f5[0]), self.label[0])
         if p.update_iterations > 0:
-            c4 = f4.shape[1]
-            for sample, label in zip(self.buffer.features, self.buffer.labels, strict=True):
-                x = sample[None]
-                train_head(self.head, (x[:, :c4], x[:, c4:]), label[None], loss=self.loss, lr=p.update_lr,
+            for (x4, x5), label in zip(self.buffer.features, self.buffer.labels, strict=True):
+                train_head(self.head, (x4[None], x5[None]), label[None], loss=self.loss, lr=p.update_lr,
                            weight_decay=p.weight_decay, max_iterations=p.update_iterations,
                            optimiser=self.optimiser)
             self.head.eval()

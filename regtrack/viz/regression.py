@@ -79,19 +79,28 @@ def render_convergence(curves: Mapping[str, Mapping[str, Sequence[float]]], thre
     import matplotlib.pyplot as plt
 
     n = len(curves)
-    fig, axes = plt.subplots(1, n, figsize=(max(4.3 * n, 8.0), 3.8), squeeze=False)
-    for ax, (seq, runs) in zip(axes[0], curves.items(), strict=True):
+    cols = min(n, 4)  # rows of at most 4 panels, so that many sequences stay readable
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(max(4.3 * cols, 8.0), 3.8 * rows), squeeze=False)
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    for ax, (seq, runs) in zip(axes.ravel()[:n], curves.items(), strict=True):
         right = ax.twinx() if common else None
         for loss, values in runs.items():
             hit = iterations_to(values, threshold)
             reached = f"{hit} it." if hit else f"not in {len(values)}"
+            series = common.get(seq, {}).get(loss) if common else None
+            if series is not None and common_threshold is not None:
+                common_hit = iterations_to(series, common_threshold)
+                reached += f"; L2 {common_hit} it." if common_hit else "; L2 -"
             ax.plot(np.arange(1, len(values) + 1), values, color=LOSS_COLOURS.get(loss),
                     label=f"{loss} ({reached})")
-            if right is not None and common and loss in common.get(seq, {}):
-                series = common[seq][loss]
+            if right is not None and series is not None:
                 right.plot(np.arange(1, len(series) + 1), series, "--", color=LOSS_COLOURS.get(loss),
                            alpha=0.6)
         ax.axhline(threshold, color="0.4", linestyle=":", label=f"threshold {threshold:g}")
+        if right is not None and common_threshold is not None:
+            ax.plot([], [], color="0.6", linestyle="-.", label=f"L2 error {common_threshold:g} (right)")
         ax.set_yscale("log")
         ax.set(xlabel="iteration (first frame)", ylabel="training loss", title=seq)
         if right is not None:
