@@ -244,3 +244,22 @@ def test_eval_where_every_run_fails_says_why_first(shared, tmp_path, capsys):
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert "every run failed" in last and "/nowhere/w.pth: no weights file here" in last
     assert "another dataset" not in last
+
+
+def _blas_threads() -> int:
+    from threadpoolctl import threadpool_info
+
+    return max((p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"), default=1)
+
+
+def test_workers_run_one_blas_thread_each() -> None:
+    """numpy's OpenBLAS is loaded before a worker's start-up code runs; left at a thread per core,
+    its spinning threads made two workers 6x slower per frame on two cores."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from regtrack.evaluation.runner import _worker_init
+
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),)) as pool:
+        assert pool.submit(_blas_threads).result(timeout=120) == 1

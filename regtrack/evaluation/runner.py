@@ -209,8 +209,14 @@ def _worker_init(parent: int) -> None:
     whole process group; the parent saves what finished and stops the workers), and no life
     after the parent's: the kernel kills the worker when its parent dies (Linux
     ``PR_SET_PDEATHSIG``), and a watcher thread notices a new parent process elsewhere."""
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # read by torch when the task imports it
     os.environ.setdefault("MKL_NUM_THREADS", "1")
+    # numpy's OpenBLAS was loaded with this module, before the line above, with a thread per core:
+    # its spinning threads then fight the other workers' (udtplus: 14 -> 80 ms a frame with two
+    # workers on two cores). threadpoolctl lowers it in place.
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         import ctypes
