@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from regtrack.core.box import center_to_otb, check_init_box, otb_to_center
-from regtrack.core.sampling import sample_patch, sample_pyramid
+from regtrack.core.sampling import pixel_grid_patch, sample_patch, sample_pyramid
 from regtrack.errors import RegtrackError
 
 
@@ -48,3 +48,24 @@ def test_pyramid_scales():
     img = np.random.default_rng(0).integers(0, 255, (80, 80, 3), dtype=np.uint8)
     pyr = sample_pyramid(img, (40, 40), (20, 20), [0.5, 1.0, 2.0], (16, 16))
     assert pyr.shape == (3, 16, 16, 3)
+
+
+def test_pixel_grid_patch_is_ecos_sample_patch():
+    image = np.arange(60 * 80, dtype=np.float32).reshape(60, 80)
+    # the rounded centre; an odd size takes the pixels around it as they are
+    patch = pixel_grid_patch(image, (20.4, 30.3), (5, 5), (5, 5))
+    assert np.array_equal(patch, image[28:33, 18:23])
+    # an even size has its centre pixel at index n // 2 (1-based floor((n + 1) / 2) = n / 2)
+    patch = pixel_grid_patch(image, (20.0, 30.0), (4, 4), (4, 4))
+    assert np.array_equal(patch, image[29:33, 19:23])
+    # outside the image, the edge pixels repeat (MATLAB's clamped indices)
+    patch = pixel_grid_patch(image, (0.0, 0.0), (3, 3), (3, 3))
+    assert np.array_equal(patch[0], [0, 0, 1]) and np.array_equal(patch[:, 0], [0, 0, 80])
+    # shrinking 4x: decimated by floor(4 - 0.1) = 3 on a grid through the centre pixel (no blur),
+    # then area-averaged from 13 to 10 pixels; the centre pixel's value survives nearby
+    image = np.zeros((200, 200), np.float32)
+    image[100, 100] = 9.0
+    patch = pixel_grid_patch(image, (100.0, 100.0), (40, 40), (10, 10))
+    assert patch.shape == (10, 10) and patch.max() > 0 and abs(np.argmax(patch.max(0)) - 4.5) <= 1
+    moved = pixel_grid_patch(image, (101.0, 100.0), (40, 40), (10, 10))
+    assert moved.max() == 0  # the grid through x = 101 misses the pixel at x = 100: decimation, no blur

@@ -277,3 +277,20 @@ def test_eco_features_are_a_parameter():
     assert [b.name for b in tracker.eco.blocks] == ["fhog"]
     with pytest.raises(RegtrackError, match="features"):
         create_tracker("eco_hc", {"features": "fhog,sift"}).init(frames[0], gt[0])
+
+
+@pytest.mark.parametrize("sampling", ["pixel_grid", "subpixel"])
+def test_a_still_target_off_the_pixel_grid_stays_put(shared, monkeypatch, sampling):
+    # pixel_grid samples at the rounded centre: the first sample is shifted onto the target and
+    # each displacement is measured from the rounded centre, so no half-pixel bias creeps in
+    from regtrack.demo import synthetic_sequence
+    from regtrack.evaluation.metrics import center_errors
+    from regtrack.trackers.base import create_tracker
+
+    monkeypatch.setenv("REGTRACK_COLORNAMES", str(shared / "data" / "features" / "w2crs.mat"))
+    centers = np.tile([150.4, 120.4], (6, 1))
+    frames, gt = synthetic_sequence(centers, np.tile([40.0, 32.0], (6, 1)))
+    tracker = create_tracker("eco_hc", {"sampling": sampling})
+    tracker.init(frames[0], gt[0])
+    boxes = np.array([gt[0]] + [tracker.update(f) for f in frames[1:]])
+    assert center_errors(boxes, gt).max() < 0.25

@@ -59,6 +59,38 @@ def sample_patch(image: np.ndarray, center: Sequence[float], size: Sequence[floa
     return _warp(src, center, sx, sy, W, H)
 
 
+def pixel_grid_patch(image: np.ndarray, center: Sequence[float], size: Sequence[float],
+                     out_size: Sequence[int]) -> np.ndarray:
+    """ECO's ``sample_patch.m``: the patch on the image's own pixel grid, then resized. The centre
+    is rounded to a pixel; when the patch shrinks by 2x or more the image is first decimated by
+    the integer factor ``df = floor(shrink - 0.1)`` on a grid through that pixel (no blur); the
+    ``round(size)`` pixels around it (the centre pixel at index ``floor((n + 1) / 2)`` of ``n``,
+    1-based; edge pixels repeated outside the image) are resized to ``out_size = (W, H)`` with
+    area averaging when shrinking and bilinear when enlarging (``mexResize(.., 'auto')``).
+
+    Unlike :func:`sample_patch`, every frame sees the same sampling filter, whatever the
+    sub-pixel phase of the centre; the caller measures shifts from ``round(center)``.
+    """
+    W, H = int(out_size[0]), int(out_size[1])
+    pos = np.floor(np.asarray(center, np.float64) + 0.5).astype(np.int64)  # round(), x then y
+    sz = np.asarray(size, np.float64)
+    df = max(int(np.floor(min(sz[0] / W, sz[1] / H) - 0.1)), 1)
+    if df > 1:
+        offset = pos % df
+        image = image[offset[1]::df, offset[0]::df]
+        pos = (pos - offset) // df
+        sz = sz / df
+    n = np.maximum(np.floor(sz + 0.5), 2).astype(np.int64)
+    ih, iw = image.shape[:2]
+    xs = np.clip(pos[0] + np.arange(n[0]) + 1 - (n[0] + 1) // 2, 0, iw - 1)
+    ys = np.clip(pos[1] + np.arange(n[1]) + 1 - (n[1] + 1) // 2, 0, ih - 1)
+    patch = image[ys[:, None], xs[None, :]]
+    if (n[0], n[1]) == (W, H):
+        return np.ascontiguousarray(patch)
+    shrink = n[0] * n[1] > W * H
+    return cv2.resize(patch, (W, H), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+
 def _warp(image: np.ndarray, center: Sequence[float], sx: float, sy: float, W: int, H: int) -> np.ndarray:
     matrix = np.array([[sx, 0.0, center[0] - (W - 1) / 2.0 * sx],
                        [0.0, sy, center[1] - (H - 1) / 2.0 * sy]])

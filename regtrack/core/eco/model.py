@@ -49,7 +49,7 @@ from regtrack.core.eco.projection import pca_projection, project, train_joint
 from regtrack.core.eco.regularization import reg_window_filter
 from regtrack.core.eco.sample_space import SampleSpace
 from regtrack.core.labels import hann_window
-from regtrack.core.sampling import sample_patch
+from regtrack.core.sampling import pixel_grid_patch, sample_patch
 from regtrack.core.scale import scale_limits
 
 
@@ -98,6 +98,7 @@ class ECOSettings:
     scale_learning_rate: float = 0.025
     scale_model_max_area: float = 32.0 * 16
     scale_lambda: float = 1e-2
+    sampling: str = "pixel_grid"  # ECO's sample_patch.m; "subpixel": sample_patch at the exact centre
 
     @classmethod
     def from_params(cls, params: object) -> ECOSettings:
@@ -144,7 +145,10 @@ class ECO:
         """Each block's normalised, windowed features at ``center`` and ``scale`` (``C x N x N``)
         and their continuous Fourier coefficients."""
         side = self.support * scale
-        patch = sample_patch(image, center, (side, side), (self.support, self.support))
+        if self.s.sampling == "pixel_grid":
+            patch = pixel_grid_patch(image, center, (side, side), (self.support, self.support))
+        else:
+            patch = sample_patch(image, center, (side, side), (self.support, self.support))
         maps, spectra = [], []
         for block, cells, window in zip(self.blocks, self.cells, self.cos_windows, strict=True):
             size = cells * block.cell_size
@@ -198,7 +202,11 @@ class ECO:
         self.scale_filter.init(image, self.center, self.base_size, scale=scale, limits=limits)
 
         with self._timed("features"):
-            maps, xf = self._sample(image, self.center, self.scale)
+            sample_center = self._sample_center()
+            maps, xf = self._sample(image, sample_center, self.scale)
+            if not np.array_equal(sample_center, self.center):  # tracker.m: the first sample shifted
+                offset = (self.center - sample_center)[::-1] / (self.support * self.scale)  # onto the target
+                xf = [shift_spectrum(x, tuple(offset)) for x in xf]
         with self._timed("train"):
             t0 = time.process_time()
             self.projection = [pca_projection(x, b.compressed_dim)
@@ -227,6 +235,11 @@ class ECO:
         self.frame = 1
         self.last_scores: np.ndarray | None = None
 
+    def _sample_center(self) -> np.ndarray:
+        """Where the sample is cut: the rounded position (ECO's ``sample_pos = round(pos)``), or the
+        position itself with ``sampling="subpixel"``; the displacement found is measured from it."""
+        return np.floor(self.center + 0.5) if self.s.sampling == "pixel_grid" else self.center.copy()
+
     @property
     def scale(self) -> float:
         return self.scale_filter.scale
@@ -243,14 +256,15 @@ class ECO:
         self.frame += 1
         scale = self.scale
         with self._timed("features"):
-            _, xf = self._sample(image, self.center, scale)
+            sample_center = self._sample_center()
+            _, xf = self._sample(image, sample_center, scale)
         with self._timed("detect"):
             z = [half(project(x, p)) for x, p in zip(xf, self.projection, strict=True)]
             sf = full(scores(self.hf, z, self.half_shape, half=True))
             ty, tx, _ = maximise_scores(sf, s.newton_iterations)
             self.last_scores = sf
             shift = np.array([tx, ty]) * self.support * scale
-            self.center = clamp_center(self.center + shift, image.shape[:2])
+            self.center = clamp_center(sample_center + shift, image.shape[:2])
         with self._timed("scale"):
             self.scale_filter.estimate(image, self.center)
         with self._timed("sample_space"):
