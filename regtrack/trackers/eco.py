@@ -70,9 +70,9 @@ class ECOHCParams:
     scale_learning_rate: float = hyper(0.025, gt=0, lt=1, doc="fDSST learning rate")
     scale_model_max_area: float = hyper(32.0 * 16, gt=0, doc="fDSST patch area, pixels^2")
     scale_lambda: float = hyper(1e-2, gt=0, doc="fDSST regularisation")
-    sampling: str = hyper("pixel_grid", choices=("pixel_grid", "subpixel"),
-                          doc="pixel_grid: ECO's sample_patch.m (rounded centre, integer decimation, area "
-                          "resize); subpixel: a bilinear warp at the exact centre")
+    sampling: str = hyper("subpixel", choices=("subpixel", "pixel_grid"),
+                          doc="subpixel: an antialiased bilinear warp at the exact centre; pixel_grid: ECO's "
+                          "sample_patch.m (rounded centre, integer decimation, area resize), lower here")
 
 
 @dataclasses.dataclass
