@@ -35,13 +35,19 @@ def scores(hf: list[np.ndarray], samples: list[np.ndarray], out_shape: tuple[int
     for f, z in zip(hf, samples, strict=True):
         ys, xs = embed(f, out_shape, half)
         z4 = z[None] if single else z
-        out[:, ys, xs] += _channel_sum(z4.reshape(z4.shape[0], z4.shape[1], -1),
-                                       f.reshape(f.shape[0], -1).astype(np.complex64)).reshape(
+        out[:, ys, xs] += _channel_sum(np.ascontiguousarray(z4.reshape(z4.shape[0], z4.shape[1], -1)),
+                                       np.ascontiguousarray(f.reshape(f.shape[0], -1), np.complex64)).reshape(
                                            z4.shape[0], *f.shape[-2:])
     return out[0] if single else out
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
+# Eager signatures: compiled (or loaded from numba's cache) at import, not at the first
+# detection, where the first compile stalled a frame for ~350 ms (bench_eco.py's slowest frame).
+# The callers pass C-contiguous complex64 arrays.
+_SUM_SIGNATURE = "complex64[:, ::1](complex64[:, :, ::1], complex64[:, ::1])"
+
+
+@numba.njit(_SUM_SIGNATURE, cache=True, nogil=True, fastmath=True)
 def _channel_sum(z: np.ndarray, f: np.ndarray) -> np.ndarray:  # pragma: no cover - jit
     """``out[j, p] = sum_d z[j, d, p] f[d, p]`` (complex64), one pass without temporaries."""
     n_j, n_d, n_p = z.shape
@@ -53,7 +59,7 @@ def _channel_sum(z: np.ndarray, f: np.ndarray) -> np.ndarray:  # pragma: no cove
     return out
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
+@numba.njit(_SUM_SIGNATURE, cache=True, nogil=True, fastmath=True)
 def _adjoint_sum(z: np.ndarray, s: np.ndarray) -> np.ndarray:  # pragma: no cover - jit
     """``out[d, p] = sum_j conj(z[j, d, p]) s[j, p]`` (complex64), one pass."""
     n_j, n_d, n_p = z.shape
@@ -69,7 +75,7 @@ def normal_equations(samples: list[np.ndarray], weights: np.ndarray, reg: list[n
                      out_shape: tuple[int, int], half: bool = False):  # noqa: ANN201 - a closure
     """``f -> A^H Gamma A f + W^H W f`` (C-COT eq. 11's left-hand side) for :func:`pcg`."""
     w = np.asarray(weights, np.float32)
-    flat = [z.reshape(z.shape[0], z.shape[1], -1) for z in samples]
+    flat = [np.ascontiguousarray(z.reshape(z.shape[0], z.shape[1], -1)) for z in samples]
 
     def apply(hf: list[np.ndarray]) -> list[np.ndarray]:
         sh = scores(hf, samples, out_shape, half) * w[:, None, None]
@@ -91,7 +97,8 @@ def right_hand_side(samples: list[np.ndarray], weights: np.ndarray, yf: list[np.
     out = []
     for z, y in zip(samples, yf, strict=True):
         wy = (w[:, None] * y.reshape(1, -1)).astype(np.complex64)  # alpha_j y, J x NM
-        out.append(_adjoint_sum(z.reshape(z.shape[0], z.shape[1], -1), wy).reshape(z.shape[1:]))
+        out.append(_adjoint_sum(np.ascontiguousarray(z.reshape(z.shape[0], z.shape[1], -1)), wy).reshape(
+            z.shape[1:]))
     return out
 
 
