@@ -35,15 +35,19 @@ def scores(hf: list[np.ndarray], samples: list[np.ndarray], out_shape: tuple[int
     for f, z in zip(hf, samples, strict=True):
         ys, xs = embed(f, out_shape, half)
         z4 = z[None] if single else z
-        out[:, ys, xs] += _channel_sum(np.ascontiguousarray(z4.reshape(z4.shape[0], z4.shape[1], -1)),
-                                       np.ascontiguousarray(f.reshape(f.shape[0], -1), np.complex64)).reshape(
-                                           z4.shape[0], *f.shape[-2:])
+        out[:, ys, xs] += _channel_sum(_rows(z4), _rows(f)).reshape(z4.shape[0], *f.shape[-2:])
     return out[0] if single else out
 
 
+def _rows(x: np.ndarray) -> np.ndarray:
+    """``x`` with its last two axes flattened, C-contiguous complex64: the one layout the channel
+    sums are compiled for (a no-op view for the contiguous samples ECO stores)."""
+    return np.ascontiguousarray(x.reshape(*x.shape[:-2], -1), np.complex64)
+
+
 # Eager signatures: compiled (or loaded from numba's cache) at import, not at the first
-# detection, where the first compile stalled a frame for ~350 ms (bench_eco.py's slowest frame).
-# The callers pass C-contiguous complex64 arrays.
+# detection, where the first compile stalled a frame for ~370 ms (bench_eco.py's slowest frame).
+# The callers pass their arrays through _rows.
 _SUM_SIGNATURE = "complex64[:, ::1](complex64[:, :, ::1], complex64[:, ::1])"
 
 
@@ -75,7 +79,7 @@ def normal_equations(samples: list[np.ndarray], weights: np.ndarray, reg: list[n
                      out_shape: tuple[int, int], half: bool = False):  # noqa: ANN201 - a closure
     """``f -> A^H Gamma A f + W^H W f`` (C-COT eq. 11's left-hand side) for :func:`pcg`."""
     w = np.asarray(weights, np.float32)
-    flat = [np.ascontiguousarray(z.reshape(z.shape[0], z.shape[1], -1)) for z in samples]
+    flat = [_rows(z) for z in samples]
 
     def apply(hf: list[np.ndarray]) -> list[np.ndarray]:
         sh = scores(hf, samples, out_shape, half) * w[:, None, None]
@@ -97,8 +101,7 @@ def right_hand_side(samples: list[np.ndarray], weights: np.ndarray, yf: list[np.
     out = []
     for z, y in zip(samples, yf, strict=True):
         wy = (w[:, None] * y.reshape(1, -1)).astype(np.complex64)  # alpha_j y, J x NM
-        out.append(_adjoint_sum(np.ascontiguousarray(z.reshape(z.shape[0], z.shape[1], -1)), wy).reshape(
-            z.shape[1:]))
+        out.append(_adjoint_sum(_rows(z), wy).reshape(z.shape[1:]))
     return out
 
 
