@@ -49,6 +49,9 @@ class ScaleParams:
     lam: float = 1e-2                  # regularisation lambda
     learning_rate: float = 0.025       # eta, running-average update rate
     model_max_area: float = 512.0      # patches are resized to at most this many pixels
+    # "subpixel": scale_pyramid's warp at the exact centre; "pixel_grid": the authors' own
+    # integer-pixel crops (pixel_grid_pyramid)
+    sampling: str = "subpixel"
 
 
 def scale_factors(n_scales: int, step: float) -> np.ndarray:
@@ -116,6 +119,29 @@ def scale_pyramid(image: np.ndarray, center: Sequence[float], base_size: Sequenc
                      for s in scales])
 
 
+def pixel_grid_pyramid(image: np.ndarray, center: Sequence[float], base_size: Sequence[float],
+                       scales: np.ndarray, out_size: tuple[int, int]) -> np.ndarray:
+    """The authors' scale samples (DSST ``get_scale_sample.m``, ECO ``extract_scale_sample.m``):
+    for each scale ``s``, the ``floor(base_size * s)`` pixels (at least 2) starting at
+    ``floor(pos) - floor(n / 2) + 1`` (1-based ``pos``; edge pixels repeated outside the image),
+    resized to ``out_size = (w, h)`` with area averaging when shrinking and bilinear when
+    enlarging (``mexResize(.., 'auto')``). Every patch lies on the image's own pixel grid, so a
+    sub-pixel move of the centre does not resample the 17-33 patches (``scale_pyramid`` does)."""
+    ih, iw = image.shape[:2]
+    out_w, out_h = int(out_size[0]), int(out_size[1])
+    # 0-based: floor(cx + 1) + k - floor(n / 2) - 1 for k = 1..n
+    start = np.floor(np.asarray(center, np.float64)).astype(np.int64) + 1
+    patches = []
+    for s in scales:
+        n = np.maximum(np.floor(np.asarray(base_size, np.float64) * s), 2).astype(np.int64)
+        xs = np.clip(start[0] - n[0] // 2 + np.arange(n[0]), 0, iw - 1)
+        ys = np.clip(start[1] - n[1] // 2 + np.arange(n[1]), 0, ih - 1)
+        shrink = n[0] * n[1] > out_w * out_h
+        patches.append(cv2.resize(image[ys[:, None], xs[None, :]], (out_w, out_h),
+                                  interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR))
+    return np.stack(patches)
+
+
 def _default_feature() -> FeatureFn:
     from regtrack.features.handcrafted import FHog
 
@@ -157,9 +183,15 @@ class ScaleFilter:
         self.num = self.den = None
         self.update(image, center)
 
+    def patches(self, image: np.ndarray, center: Sequence[float]) -> np.ndarray:
+        """The ``S`` patches around the current scale, each resized to ``model_size``
+        (``params.sampling``: :func:`scale_pyramid` or :func:`pixel_grid_pyramid`)."""
+        pyramid = pixel_grid_pyramid if self.params.sampling == "pixel_grid" else scale_pyramid
+        return pyramid(image, center, self.base_size, self.scale * self.factors, self.model_size)
+
     def sample(self, image: np.ndarray, center: Sequence[float]) -> np.ndarray:
         """The windowed ``D x 1 x S`` scale sample at ``center`` around the current scale."""
-        patches = scale_pyramid(image, center, self.base_size, self.scale * self.factors, self.model_size)
+        patches = self.patches(image, center)
         feats = np.asarray(self.feature(patches), dtype=np.float32).reshape(len(patches), -1)  # S x D
         return (feats * self.window[:, None].astype(np.float32)).T[:, None, :]
 

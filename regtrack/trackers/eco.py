@@ -73,6 +73,9 @@ class ECOHCParams:
     sampling: str = hyper("subpixel", choices=("subpixel", "pixel_grid"),
                           doc="subpixel: an antialiased bilinear warp at the exact centre; pixel_grid: ECO's "
                           "sample_patch.m (rounded centre, integer decimation, area resize), lower here")
+    scale_sampling: str = hyper("subpixel", choices=("subpixel", "pixel_grid"),
+                                doc="fDSST scale patches: subpixel warps, or pixel_grid: ECO's "
+                                "extract_scale_sample.m (integer crops, area resize)")
 
 
 @dataclasses.dataclass

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from regtrack.core.scale import FeatureFn, ScaleFilter, ScaleParams, scale_pyramid, scale_window
+from regtrack.core.scale import FeatureFn, ScaleFilter, ScaleParams, scale_window
 
 
 @dataclasses.dataclass
@@ -70,7 +70,7 @@ class FDSSTScaleFilter(ScaleFilter):
 
     def _raw(self, image: np.ndarray, center: Sequence[float]) -> np.ndarray:
         """The ``D x S`` fHOG vectors of the scale patches (unwindowed)."""
-        patches = scale_pyramid(image, center, self.base_size, self.scale * self.factors, self.model_size)
+        patches = self.patches(image, center)
         feats = np.asarray(self.feature(patches), dtype=np.float64).reshape(len(patches), -1)
         return feats.T
 

@@ -101,6 +101,8 @@ class ECOSettings:
     # "subpixel": sample_patch's antialiased warp at the exact centre; "pixel_grid": ECO's own
     # sample_patch.m, which scored lower on the 23 OTB targets (eco_hc 0.584 vs 0.608, RESULTS_eco.md)
     sampling: str = "subpixel"
+    # the fDSST scale patches: "subpixel" (scale_pyramid) or "pixel_grid" (ECO's extract_scale_sample.m)
+    scale_sampling: str = "subpixel"
 
     @classmethod
     def from_params(cls, params: object) -> ECOSettings:
@@ -199,7 +201,7 @@ class ECO:
         self.scale_filter = FDSSTScaleFilter(FDSSTParams(
             n_scales=s.n_scales, n_interp_scales=s.n_interp_scales, scale_step=s.scale_step,
             scale_sigma_factor=s.scale_sigma_factor, lam=s.scale_lambda, learning_rate=s.scale_learning_rate,
-            model_max_area=s.scale_model_max_area))
+            model_max_area=s.scale_model_max_area, sampling=s.scale_sampling))
         limits = scale_limits((self.support, self.support), self.base_size, image.shape, s.scale_step)
         self.scale_filter.init(image, self.center, self.base_size, scale=scale, limits=limits)
 
