@@ -77,3 +77,34 @@ def test_scale_pyramid_matches_per_scale_sampling():
     # near the border: replicated, no error
     edge = scale_pyramid(frames[0], (2.0, 3.0), (120.0, 90.0), scales, (26, 19))
     assert edge.shape == (33, 19, 26, 3)
+
+
+def test_pixel_grid_pyramid_cuts_the_authors_pixels():
+    """extract_scale_sample.m: floor(base * s) pixels from floor(pos) - floor(n/2) + 1 (1-based pos),
+    edges repeated, then resized; a sub-pixel move of the centre leaves the patches unchanged."""
+    from regtrack.core.scale import pixel_grid_pyramid
+
+    image = np.arange(40 * 50 * 3, dtype=np.int64).reshape(40, 50, 3) % 251
+    image = image.astype(np.uint8)
+    # 0-based centre (10.3, 20.7) = MATLAB pos (11.3, 21.7): xs = 11 + (1:4) - 2 = 10..13 (1-based)
+    same = pixel_grid_pyramid(image, (10.3, 20.7), (4.0, 5.0), np.array([1.0]), (4, 5))
+    assert np.array_equal(same[0], image[19:24, 9:13])  # ys = 21 + (1:5) - 2 = 20..24 (1-based)
+    moved = pixel_grid_pyramid(image, (10.9, 20.01), (4.0, 5.0), np.array([1.0]), (4, 5))
+    assert np.array_equal(moved, same)
+    # floor(4 * 1.5) = 6 columns, floor(5 * 1.5) = 7 rows, shrunk by area averaging
+    big = pixel_grid_pyramid(image, (10.3, 20.7), (4.0, 5.0), np.array([1.5]), (3, 7))
+    region = image[18:25, 8:14].astype(np.float64)
+    expected = region.reshape(7, 3, 2, 3).mean(axis=2)
+    assert np.abs(big[0] - expected).max() <= 1
+    # at the image corner the edge pixels repeat
+    corner = pixel_grid_pyramid(image, (0.0, 0.0), (4.0, 4.0), np.array([1.0]), (4, 4))
+    assert np.array_equal(corner[0, 0, 0], image[0, 0]) and np.array_equal(corner[0, 1, 1], image[0, 0])
+
+
+def test_scale_filter_pixel_grid_sampling_finds_a_known_rescale():
+    base = np.array([60.0, 46.0])
+    centers = np.array([[160.0, 120.0]] * 2)
+    frames, _ = synthetic_sequence(centers, np.stack([base, base * 1.08]))
+    sf = ScaleFilter(ScaleParams(sampling="pixel_grid"))
+    sf.init(frames[0], centers[0], base)
+    assert sf.estimate(frames[1], centers[1]) == pytest.approx(1.08, abs=0.021)
