@@ -313,3 +313,19 @@ def test_filter_kernels_are_compiled_at_import_and_take_any_layout():
     expect = np.einsum("j,jdyx,yx->dyx", np.array([0.5, 0.3, 0.2]), np.conj(z_strided), y)
     assert np.allclose(rhs, expect, atol=1e-4)
     assert len(eco_filter._channel_sum.signatures) == 1  # no second compile for another layout
+
+
+@pytest.mark.parametrize("tracker_name", ["eco_hc", "udtplus"])
+@pytest.mark.parametrize("scale_sampling", ["pixel_grid", "subpixel"])
+def test_the_scale_filter_follows_a_growing_target(shared, monkeypatch, tracker_name, scale_sampling):
+    from regtrack.demo import synthetic_sequence
+    from regtrack.trackers.base import create_tracker
+
+    monkeypatch.setenv("REGTRACK_COLORNAMES", str(shared / "data" / "features" / "w2crs.mat"))
+    n = 12
+    sizes = np.array([40.0, 32.0]) * (1.02 ** np.arange(n))[:, None]  # +2 % a frame, 1.24x at the end
+    frames, gt = synthetic_sequence(np.tile([150.4, 120.4], (n, 1)), sizes)
+    tracker = create_tracker(tracker_name, {"scale_sampling": scale_sampling})
+    tracker.init(frames[0], gt[0])
+    boxes = [tracker.update(f) for f in frames[1:]]
+    assert boxes[-1][2] / gt[-1][2] == pytest.approx(1.0, abs=0.06)
