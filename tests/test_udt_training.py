@@ -98,6 +98,23 @@ def test_sampler_stays_within_a_video_and_max_step(tmp_path):
     assert gaps.min() >= 1 and gaps.max() <= 3
 
 
+
+def test_pseudo_grid_tracks_stay_within_their_own_box(tmp_path):
+    """K x K pseudo tracks: K^2 times the crops, the central track equals the paper's crops, and a
+    triplet never mixes two tracks (each track is one fixed box over the video's frames)."""
+    vids = find_videos(_videos(tmp_path, n_frames=15))
+    one = build_crops(vids, supervised=False, size=33, max_step=3, progress=False)
+    grid = build_crops(vids, supervised=False, size=33, max_step=3, progress=False, pseudo_grid=3)
+    per_video = len(one.crops) // 2
+    assert len(grid.crops) == 9 * len(one.crops) and len(grid.usable) == 9 * len(one.usable)
+    centre = grid.crops[4 * per_video : 5 * per_video]  # track 4 of the first video: fractions (1/2, 1/2)
+    assert np.array_equal(centre, one.crops[:per_video])
+    assert not np.array_equal(grid.crops[:per_video], centre)  # a corner track sees other pixels
+    idx = sample_triplets(grid, 500, np.random.default_rng(2))
+    track = idx // per_video
+    assert (track[:, 0] == track[:, 1]).all() and (track[:, 0] == track[:, 2]).all()
+    assert (idx[:, 1:] - idx[:, :1]).max() <= 3
+
 @pytest.mark.parametrize(
     "kind", [{}, {"multi_frame": False}, {"cost_sensitive": False}, {"supervised": True}]
 )

@@ -60,6 +60,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--no-cost-sensitive", action="store_true", help="ablation: plain L2 loss, no drop, no motion weight"
     )
+    p.add_argument(
+        "--pseudo-grid", type=int, default=1, metavar="K",
+        help="K x K pseudo tracks per video, centres over [1/4, 3/4] of the frame (default 1: the paper's "
+        "central box; more distinct crops from few videos)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -78,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         "cost_sensitive": not args.no_cost_sensitive,
         "seed": args.seed,
         "threads": args.threads,
+        "pseudo_grid": args.pseudo_grid,
     }
     if args.epochs is not None:
         changes["epochs"] = args.epochs

@@ -3,7 +3,11 @@
 Unsupervised crops (UDT, Wang et al. CVPR 2019, sec. 3.3; ``getImdbUDT.m``): every frame of a video
 is cropped around the same *central* pseudo box ``[5/12 .. 7/12]`` of the frame (a box of
 ``W/6 x H/6``), enlarged by ``1 + padding`` (padding 2: the crop is the central half of the frame)
-and resized to 125x125. No label is used anywhere.
+and resized to 125x125. No label is used anywhere. ``pseudo_grid = K > 1`` (regtrack's option, not
+the paper's) adds more pseudo tracks per video: ``K x K`` fixed boxes of the same size whose centres
+span ``[1/4 .. 3/4]`` of the frame (each crop stays inside it), each track paired only with itself;
+a video set too small for the paper's recipe (ILSVRC VID has ~4,000 videos) gets ``K^2`` times more
+distinct crops.
 
 Supervised crops (the paper's supervised baseline, DCFNet-style): each frame is cropped around its
 ground-truth box, enlarged by ``1 + padding``; frames without a valid box are not sampled.
@@ -139,10 +143,12 @@ def build_crops(
     padding: float = 2.0,
     max_step: int = 10,
     progress: bool = True,
+    pseudo_grid: int = 1,
 ) -> CropBank:
     """Crop every frame (see the module doc). ``max_step``: the largest gap between the template
     and a search frame, in original frames (``getDagNNBatch`` in ``train_UDT.m``: ``maxStep = 10``);
-    always at least one kept frame, for strided videos."""
+    always at least one kept frame, for strided videos. ``pseudo_grid``: pseudo tracks per side
+    (unsupervised only; 1 = the paper's central box)."""
     from tqdm import tqdm
 
     crops, vid, hi, usable = [], [], [], []
@@ -151,25 +157,34 @@ def build_crops(
     for vi, v in enumerate(videos):
         valid = _valid(v.boxes) if (supervised and v.boxes is not None) else np.ones(len(v.frames), bool)
         keep = np.flatnonzero(valid)
-        base = len(crops)
+        # the pseudo boxes' centres as fractions of the frame: the central one (getImdbUDT.m), or
+        # a K x K grid over [1/4, 3/4]
+        fractions = [0.5] if supervised or pseudo_grid <= 1 else list(np.linspace(0.25, 0.75, pseudo_grid))
+        tracks: list[list[np.ndarray]] = [[] for _ in range(len(fractions) ** 2)]
         for j in keep:
             image = _read_rgb(v.frames[j])
             H, W = image.shape[:2]
             if supervised:
                 center, tsize = otb_to_center(v.boxes[j])  # type: ignore[index]
-            else:  # the central pseudo box [5/12, 7/12] of the frame (getImdbUDT.m)
-                center, tsize = np.array([(W - 1) / 2.0, (H - 1) / 2.0]), np.array([W / 6.0, H / 6.0])
-            crops.append(sample_patch(image, center, tsize * (1.0 + padding), (size, size)))
-            vid.append(vi)
+                tracks[0].append(sample_patch(image, center, tsize * (1.0 + padding), (size, size)))
+            else:  # pseudo boxes of W/6 x H/6: the central one is [5/12, 7/12] (getImdbUDT.m)
+                tsize = np.array([W / 6.0, H / 6.0])
+                for t, (fy, fx) in enumerate((fy, fx) for fy in fractions for fx in fractions):
+                    center = np.array([fx * W - 0.5, fy * H - 0.5])  # fraction 1/2 -> (W - 1) / 2
+                    tracks[t].append(sample_patch(image, center, tsize * (1.0 + padding), (size, size)))
             bar.update(1)
         src = v.source_index[keep]
-        for k in range(len(keep)):
-            # later crops within max_step original frames; at least the next one
-            far = int(np.searchsorted(src, src[k] + max_step, side="right")) - 1
-            far = max(far, k + 1)
-            hi.append(base + min(far, len(keep) - 1))
-            if k + 1 < len(keep):
-                usable.append(base + k)
+        for track in tracks:
+            base = len(crops)
+            crops.extend(track)
+            vid.extend([vi] * len(track))
+            for k in range(len(keep)):
+                # later crops within max_step original frames; at least the next one
+                far = int(np.searchsorted(src, src[k] + max_step, side="right")) - 1
+                far = max(far, k + 1)
+                hi.append(base + min(far, len(keep) - 1))
+                if k + 1 < len(keep):
+                    usable.append(base + k)
         bar.update(int(np.sum(~valid)))
     bar.close()
     if not usable:

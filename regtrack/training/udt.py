@@ -62,6 +62,7 @@ class TrainConfig:
     output_sigma_factor: float = hyper(0.1, gt=0, le=10, doc="label sigma = sqrt(prod(125 / 3)) x factor")
     lam: float = hyper(1e-4, gt=0, le=1e3, doc="ridge regularisation lambda of the DCF layer")
     max_step: int = hyper(10, ge=1, le=1000, doc="search frames within this many frames of the template")
+    pseudo_grid: int = hyper(1, ge=1, le=8, doc="K x K pseudo tracks per video (1: the paper's central box)")
     drop_ratio: float = hyper(0.1, ge=0, lt=1, doc="cost-sensitive: drop this share of highest-loss samples")
     multi_frame: bool = hyper(True, doc="x -> z1 -> z2 -> x (false: x -> z1 -> x)")
     cost_sensitive: bool = hyper(True, doc="drop + motion weight + spatial weight (false: plain L2)")
@@ -205,7 +206,8 @@ def train_udt(
     if resume and ckpt_path.is_file():
         state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
         saved = state.get("config", {})
-        for key in ("supervised", "multi_frame", "cost_sensitive", "epochs", "batch_size", "seed"):
+        for key in ("supervised", "multi_frame", "cost_sensitive", "epochs", "batch_size", "seed",
+                    "pseudo_grid"):
             if key in saved and saved[key] != getattr(cfg, key):
                 raise RegtrackError(
                     f"--resume with {key}={getattr(cfg, key)} but the checkpoint has {saved[key]}",
@@ -220,7 +222,8 @@ def train_udt(
         f"{len(found)} videos, {sum(len(v.frames) for v in found)} frames under {videos}"
         + (" (ground-truth crops)" if cfg.supervised else " (unlabelled: central pseudo boxes)")
     )
-    bank: CropBank = build_crops(found, cfg.supervised, cfg.input_size, cfg.padding, cfg.max_step, progress)
+    bank: CropBank = build_crops(found, cfg.supervised, cfg.input_size, cfg.padding, cfg.max_step, progress,
+                                   cfg.pseudo_grid)
     pairs = cfg.pairs_per_epoch or len(bank.usable)
     steps = max(1, pairs // cfg.batch_size)
 
