@@ -220,7 +220,9 @@ def train_udt(
     found = find_videos(videos, need_boxes=cfg.supervised)
     log(
         f"{len(found)} videos, {sum(len(v.frames) for v in found)} frames under {videos}"
-        + (" (ground-truth crops)" if cfg.supervised else " (unlabelled: central pseudo boxes)")
+        + (" (ground-truth crops)" if cfg.supervised else
+           " (unlabelled: central pseudo boxes)" if cfg.pseudo_grid == 1 else
+           f" (unlabelled: {cfg.pseudo_grid}x{cfg.pseudo_grid} pseudo boxes a frame)")
     )
     bank: CropBank = build_crops(found, cfg.supervised, cfg.input_size, cfg.padding, cfg.max_step, progress,
                                    cfg.pseudo_grid)
