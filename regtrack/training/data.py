@@ -174,17 +174,16 @@ def build_crops(
                     tracks[t].append(sample_patch(image, center, tsize * (1.0 + padding), (size, size)))
             bar.update(1)
         src = v.source_index[keep]
+        # later crops within max_step original frames, at least the next one: the same reach for
+        # every track of this video, offset by where the track starts in the bank
+        reach = np.minimum(np.maximum(np.searchsorted(src, src + max_step, side="right") - 1,
+                                      np.arange(len(keep)) + 1), len(keep) - 1)
         for track in tracks:
             base = len(crops)
             crops.extend(track)
             vid.extend([vi] * len(track))
-            for k in range(len(keep)):
-                # later crops within max_step original frames; at least the next one
-                far = int(np.searchsorted(src, src[k] + max_step, side="right")) - 1
-                far = max(far, k + 1)
-                hi.append(base + min(far, len(keep) - 1))
-                if k + 1 < len(keep):
-                    usable.append(base + k)
+            hi.extend((base + reach).tolist())
+            usable.extend(range(base, base + len(keep) - 1))
         bar.update(int(np.sum(~valid)))
     bar.close()
     if not usable:
