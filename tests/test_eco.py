@@ -315,6 +315,34 @@ def test_filter_kernels_are_compiled_at_import_and_take_any_layout():
     assert len(eco_filter._channel_sum.signatures) == 1  # no second compile for another layout
 
 
+@pytest.mark.parametrize("n_blocks", [1, 2, 3, 4])
+def test_normal_equations_data_term_sums_over_blocks_of_several_resolutions(n_blocks):
+    """``A^H Gamma A f`` (C-COT eq. 11) sample by sample (the fused kernel, 1-3 blocks) and in two
+    passes (4 blocks) both equal the direct sums, with blocks of different sizes adding up on the
+    largest grid (ECO's output size) and the regularisation term off."""
+    from regtrack.core.eco import filter as eco_filter
+    from regtrack.core.eco.fourier import embed
+
+    rng = np.random.default_rng(n_blocks)
+    sizes = [(9, 9), (7, 5), (9, 7), (5, 3)][:n_blocks]
+    out_shape = (9, 9)
+    samples = [(rng.standard_normal((4, 3, *sz)) + 1j * rng.standard_normal((4, 3, *sz))).astype(np.complex64)
+               for sz in sizes]
+    hf = [(rng.standard_normal((3, *sz)) + 1j * rng.standard_normal((3, *sz))).astype(np.complex64)
+          for sz in sizes]
+    weights = np.array([0.4, 0.3, 0.2, 0.1])
+    no_reg = [np.zeros((1, 1), np.float32) for _ in sizes]
+    got = eco_filter.normal_equations(samples, weights, no_reg, out_shape)(hf)
+    total = np.zeros((4, *out_shape), np.complex128)
+    for z, f in zip(samples, hf, strict=True):
+        ys, xs = embed(f, out_shape)
+        total[:, ys, xs] += np.einsum("jdyx,dyx->jyx", z, f)
+    for z, f, g in zip(samples, hf, got, strict=True):
+        ys, xs = embed(f, out_shape)
+        expect = np.einsum("j,jdyx,jyx->dyx", weights, np.conj(z), total[:, ys, xs])
+        assert np.allclose(g, expect, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("tracker_name", ["eco_hc", "udtplus"])
 @pytest.mark.parametrize("scale_sampling", ["pixel_grid", "subpixel"])
 def test_the_scale_filter_follows_a_growing_target(shared, monkeypatch, tracker_name, scale_sampling):

@@ -75,20 +75,77 @@ def _adjoint_sum(z: np.ndarray, s: np.ndarray) -> np.ndarray:  # pragma: no cove
     return out
 
 
+def _gram_signature(n_blocks: int) -> numba.core.typing.templates.Signature:
+    """``_gram_data_term``'s signature for ``n_blocks`` feature blocks (homogeneous tuples)."""
+    t = numba.types
+    return t.void(t.UniTuple(t.complex64[:, :, ::1], n_blocks), t.UniTuple(t.complex64[:, ::1], n_blocks),
+                  t.UniTuple(t.int64[::1], n_blocks), t.float32[::1], t.int64,
+                  t.UniTuple(t.complex64[:, ::1], n_blocks))
+
+
+# Compiled at import for 1-3 blocks (udt, fhog, cn): a first training must not stall a frame.
+@numba.njit([_gram_signature(k) for k in (1, 2, 3)], cache=True, nogil=True, fastmath=True)
+def _gram_data_term(zs, fs, out_index, w, n_out, outs) -> None:  # noqa: ANN001 # pragma: no cover - jit
+    """``outs[k] += sum_j w_j conj(z_kj) s_j`` with ``s_j = sum_k' sum_d z_k'jd f_k'd`` on the output
+    grid (``out_index[k]``: each of block ``k``'s frequencies' flat index there): C-COT eq. 11's
+    data term, sample by sample, so that a sample's coefficients are read from memory once and
+    reused from the cache (the two-pass form, :func:`scores` then the adjoint over all samples,
+    streams the whole sample space twice and is memory-bound)."""
+    n_blocks = len(zs)
+    s = np.zeros(n_out, np.complex64)
+    for j in range(w.shape[0]):
+        s[:] = 0
+        for k in range(n_blocks):
+            z, f, idx = zs[k], fs[k], out_index[k]
+            n_d, n_p = f.shape
+            acc = np.zeros(n_p, np.complex64)
+            for d in range(n_d):
+                for p in range(n_p):
+                    acc[p] += z[j, d, p] * f[d, p]
+            for p in range(n_p):
+                s[idx[p]] += acc[p]
+        for k in range(n_blocks):
+            z, idx, out = zs[k], out_index[k], outs[k]
+            n_d, n_p = out.shape
+            sj = np.empty(n_p, np.complex64)
+            for p in range(n_p):
+                sj[p] = w[j] * s[idx[p]]
+            for d in range(n_d):
+                for p in range(n_p):
+                    out[d, p] += np.conj(z[j, d, p]) * sj[p]
+
+
+def _output_index(shape: tuple[int, int], out_shape: tuple[int, int], half: bool) -> np.ndarray:
+    """The flat index on the ``out_shape`` grid of each frequency of a ``shape`` spectrum
+    (:func:`~regtrack.core.eco.fourier.embed`)."""
+    ys, xs = embed(np.empty(shape), out_shape, half)
+    grid = np.arange(out_shape[0] * out_shape[1]).reshape(out_shape)
+    return np.ascontiguousarray(grid[ys, xs].ravel(), np.int64)
+
+
 def normal_equations(samples: list[np.ndarray], weights: np.ndarray, reg: list[np.ndarray],
                      out_shape: tuple[int, int], half: bool = False):  # noqa: ANN201 - a closure
     """``f -> A^H Gamma A f + W^H W f`` (C-COT eq. 11's left-hand side) for :func:`pcg`."""
-    w = np.asarray(weights, np.float32)
+    w = np.ascontiguousarray(weights, np.float32)
     flat = [_rows(z) for z in samples]
+    index = [_output_index(z.shape[-2:], out_shape, half) for z in samples]
+    fused = 1 <= len(samples) <= 3
 
     def apply(hf: list[np.ndarray]) -> list[np.ndarray]:
-        sh = scores(hf, samples, out_shape, half) * w[:, None, None]
+        if fused:
+            data = [np.zeros(z.shape[1:], np.complex64) for z in flat]
+            _gram_data_term(tuple(flat), tuple(_rows(f) for f in hf), tuple(index), w,
+                            int(np.prod(out_shape)), tuple(data))
+        else:  # more blocks than compiled for: the two-pass form
+            sh = scores(hf, samples, out_shape, half) * w[:, None, None]
+            data = []
+            for f, z in zip(hf, flat, strict=True):
+                ys, xs = embed(f, out_shape, half)
+                data.append(_adjoint_sum(z, np.ascontiguousarray(sh[:, ys, xs]).reshape(len(w), -1)))
         out = []
-        for f, z, r in zip(hf, flat, reg, strict=True):
-            ys, xs = embed(f, out_shape, half)
-            s = np.ascontiguousarray(sh[:, ys, xs]).reshape(len(w), -1)
+        for f, d, r in zip(hf, data, reg, strict=True):
             reg_f = apply_reg(full(f), r)[..., : f.shape[-1]] if half else apply_reg(f, r)
-            out.append(_adjoint_sum(z, s).reshape(f.shape) + reg_f)
+            out.append(d.reshape(f.shape) + reg_f)
         return out
 
     return apply
