@@ -131,13 +131,22 @@ def pixel_grid_pyramid(image: np.ndarray, center: Sequence[float], base_size: Se
     out_w, out_h = int(out_size[0]), int(out_size[1])
     # 0-based: floor(cx + 1) + k - floor(n / 2) - 1 for k = 1..n
     start = np.floor(np.asarray(center, np.float64)).astype(np.int64) + 1
+    sizes = [np.maximum(np.floor(np.asarray(base_size, np.float64) * s), 2).astype(np.int64) for s in scales]
+    # The patches are nested (each spans start - n // 2 .. start + ceil(n / 2)): cut the largest
+    # once (edge pixels repeated only where it leaves the image) and slice the others from it.
+    big = np.max(sizes, axis=0)
+    x0, y0 = start - big // 2
+    if 0 <= x0 and x0 + big[0] <= iw and 0 <= y0 and y0 + big[1] <= ih:
+        region = image[y0:y0 + big[1], x0:x0 + big[0]]
+    else:
+        xs = np.clip(x0 + np.arange(big[0]), 0, iw - 1)
+        ys = np.clip(y0 + np.arange(big[1]), 0, ih - 1)
+        region = image[ys[:, None], xs[None, :]]
     patches = []
-    for s in scales:
-        n = np.maximum(np.floor(np.asarray(base_size, np.float64) * s), 2).astype(np.int64)
-        xs = np.clip(start[0] - n[0] // 2 + np.arange(n[0]), 0, iw - 1)
-        ys = np.clip(start[1] - n[1] // 2 + np.arange(n[1]), 0, ih - 1)
+    for n in sizes:
+        ox, oy = big // 2 - n // 2
         shrink = n[0] * n[1] > out_w * out_h
-        patches.append(cv2.resize(image[ys[:, None], xs[None, :]], (out_w, out_h),
+        patches.append(cv2.resize(region[oy:oy + n[1], ox:ox + n[0]], (out_w, out_h),
                                   interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR))
     return np.stack(patches)
 
