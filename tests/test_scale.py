@@ -101,6 +101,20 @@ def test_pixel_grid_pyramid_cuts_the_authors_pixels():
     assert np.array_equal(corner[0, 0, 0], image[0, 0]) and np.array_equal(corner[0, 1, 1], image[0, 0])
 
 
+@pytest.mark.parametrize("center", [(25.4, 20.2), (1.5, 2.5), (48.0, 38.9)])
+def test_pixel_grid_pyramid_scales_are_each_their_own_cut(center):
+    """The pyramid (its patches sliced from one cut of the largest) equals each scale cut alone,
+    inside the image and where the patches leave it (odd and even sizes: floor(n / 2) offsets)."""
+    from regtrack.core.scale import pixel_grid_pyramid, scale_factors
+
+    image = (np.random.default_rng(1).integers(0, 256, (40, 50, 3))).astype(np.uint8)
+    scales = scale_factors(17, 1.05)
+    pyramid = pixel_grid_pyramid(image, center, (13.0, 9.0), scales, (6, 5))
+    for patch, s in zip(pyramid, scales, strict=True):
+        alone = pixel_grid_pyramid(image, center, (13.0, 9.0), np.array([s]), (6, 5))[0]
+        assert np.array_equal(patch, alone)
+
+
 def test_scale_filter_pixel_grid_sampling_finds_a_known_rescale():
     base = np.array([60.0, 46.0])
     centers = np.array([[160.0, 120.0]] * 2)
