@@ -105,9 +105,8 @@ class UDTPlusParams(ECOHCParams):
 @dataclasses.dataclass
 class UDTPlusHOGParams(UDTPlusParams):
     """UDT+ with fHOG beside the UDT features, as the journal version of UDT (LUDT) adds
-    hand-crafted features: on the 23 OTB targets, with regtrack's own UDT weights, AUC 0.626 with
-    ``regtrack eval``'s defaults (RESULTS_eco.md §8; 0.619 at 33 fps of CPU time in §4, before the
-    pixel-grid scale patches) against 0.534 for the UDT features alone and 0.549 for ``udt`` with
+    hand-crafted features: on the 23 OTB targets, with regtrack's own UDT weights, AUC 0.624 at 38 fps
+    of CPU time (RESULTS_eco.md §9) against 0.592 for the UDT features alone and 0.549 for ``udt`` with
     the authors' weights — the best combination at 30 fps or more, and the default tracker."""
 
     features: str = hyper("udt,fhog", doc="feature blocks, comma-separated: udt, fhog, cn")
