@@ -105,7 +105,8 @@ def test_label_and_its_weight() -> None:
 def test_scale_samples_fill_the_network_input() -> None:
     rng = np.random.default_rng(0)
     frame = rng.integers(0, 256, (120, 160, 3)).astype(np.uint8)
-    tracker = create_tracker("dslt", {"weights": "random", "init_iterations": 1, "input_scale": 0.5})
+    tracker = create_tracker("dslt", {"weights": "random", "init_iterations": 1, "input_scale": 0.5,
+                                      "scale_samples": "code"})
     tracker.init(frame, np.array([70.0, 50.0, 16.0, 12.0]))
     samples = tracker._scale_samples(frame)
     assert samples.shape == (3, tracker.net_size[1], tracker.net_size[0], 3)

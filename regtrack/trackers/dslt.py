@@ -33,8 +33,12 @@ each loss is differentiated properly (autograd). Its per-sample weight
 ``w = (exp(1.6 Y) Y / max)^2`` is zero on the background, so no easy sample enters any loss and
 shrinkage, L2 and L3 train alike (measured: their first-frame curves coincide); the default is
 the paper's ``exp(Y)`` (eq. 6), with which the background counts and the losses differ
-(``label_weight="code"`` restores the code's). The scale samples are the code's
-(``get_scale_im.m``: the context scaled, the crop zoomed and centred), with its reversed index.
+(``label_weight="code"`` restores the code's). The scale samples are whole windows ``s`` times
+larger resized to the network input, as CREST's scale search: the code's (``get_scale_im.m``: the
+context scaled, the crop zoomed and centred, with its reversed index) differ in magnification by
+~0.3 % where the scales differ by 3 %, and lost the small targets (Freeman1) by a growing box;
+``scale_samples="code"`` restores them (RESULTS_dslt.md §4-5: shrinkage DSLT 0.505 -> 0.635 on
+5 targets).
 
 Boxes in and out are OTB ``[x, y, w, h]`` (1-based); centres are 0-based image pixels, sizes
 in downscaled pixels (:mod:`regtrack.core.box`).
@@ -121,9 +125,10 @@ class DSLTParams:
     scale_threshold: float = hyper(0.35, ge=0.0, le=10.0,
                                    doc="search scales only when the response peak exceeds this")
     scale_rate: float = hyper(0.6, ge=0.0, le=1.0, doc="size = (1 - rate) old + rate new")
-    scale_samples: str = hyper("code", choices=("code", "window"),
-                               doc="code: get_scale_im.m's (context scaled, magnification ~1.003 apart); "
-                                   "window: the whole window scaled, as CREST's scale search")
+    scale_samples: str = hyper("window", choices=("window", "code"),
+                               doc="window: the whole window scaled, as CREST's scale search (default: "
+                                   "measured better); code: get_scale_im.m's (context scaled, "
+                                   "magnification ~1.003 apart)")
     device: str = hyper("auto", choices=DEVICES, doc="auto: CUDA when present, else CPU")
     seed: int = hyper(0, ge=0, doc="seed of the head's initial weights and the augmentation draws")
 
