@@ -6,7 +6,7 @@ ablations, the speed of each configuration and where CREST's time goes.
         --run kcf@KCF --run crest@CREST \
         --run crest:spatial_residual=false@no-spatial --run crest:temporal_residual=false@no-temporal \
         --run crest:spatial_residual=false,temporal_residual=false@base-only \
-        --run crest:input_scale=0.5,backbone_dtype=bfloat16@CREST-fast \
+        --run crest:backbone_dtype=bfloat16,scale_features=dsst,max_window=201@CREST-fast \
         --run hcf:backbone=vgg16@HCF-vgg16 --json runs/bench_crest.json
 
 ``--run`` specs, resuming, interleaving and the fps columns are those of ``bench_hcf.py``
