@@ -40,6 +40,13 @@ context scaled, the crop zoomed and centred, with its reversed index) differ in 
 ``scale_samples="code"`` restores them (RESULTS_dslt.md §4-5: shrinkage DSLT 0.505 -> 0.635 on
 5 targets).
 
+A fast configuration (not the paper's; RESULTS_dslt.md §6) keeps the head and the losses and
+cuts the network passes from five a frame to one: ``scale_samples=dsst`` estimates the size with
+DSST's 1-D fHOG scale filter (:class:`regtrack.core.scale.ScaleFilter`, as CREST's and HCF's),
+``update_sample=detection`` trains on the detection window's features with the label moved to the
+peak found (CREST's ``circshift``) instead of a second window, and ``max_input`` caps the network
+input's area.
+
 Boxes in and out are OTB ``[x, y, w, h]`` (1-based); centres are 0-based image pixels, sizes
 in downscaled pixels (:mod:`regtrack.core.box`).
 """
@@ -67,6 +74,7 @@ from regtrack.core.regression import (
     train_head,
 )
 from regtrack.core.sampling import sample_patch
+from regtrack.core.scale import ScaleFilter, ScaleParams, scale_limits
 from regtrack.errors import RegtrackError
 from regtrack.features.backbones import vgg_stride4_trunk
 from regtrack.runtime import select_device
@@ -91,6 +99,9 @@ class DSLTParams:
                                        doc="window = (1 + cx) w by (1 + cy) h (9w x 5h)")
     context_follows_downscale: bool = hyper(True, doc="the code multiplies the context by the downscale")
     min_window: float = hyper(200.0, ge=32.0, le=1000.0, doc="enlarge the window to at least this^2 px")
+    max_input: float = hyper(1000.0, ge=32.0, le=4000.0,
+                             doc="shrink the network input to at most this^2 px (fast configuration; "
+                                 "the paper: no cap, 1000 is above any window)")
     max_window: float = hyper(900.0, ge=64.0, le=4000.0,
                               doc="downscale further when the window's long side exceeds this (robustness)")
     input_scale: float = hyper(1.0, gt=0.1, le=1.0,
@@ -125,10 +136,15 @@ class DSLTParams:
     scale_threshold: float = hyper(0.35, ge=0.0, le=10.0,
                                    doc="search scales only when the response peak exceeds this")
     scale_rate: float = hyper(0.6, ge=0.0, le=1.0, doc="size = (1 - rate) old + rate new")
-    scale_samples: str = hyper("window", choices=("window", "code"),
+    scale_samples: str = hyper("window", choices=("window", "code", "dsst"),
                                doc="window: the whole window scaled, as CREST's scale search (default: "
                                    "measured better); code: get_scale_im.m's (context scaled, "
-                                   "magnification ~1.003 apart)")
+                                   "magnification ~1.003 apart); dsst: no network pass, DSST's 1-D "
+                                   "fHOG scale filter every frame (fast)")
+    update_sample: str = hyper("window", choices=("window", "detection"),
+                               doc="window: the window at the new position through the network (paper); "
+                                   "detection: the detection window's features, label moved to the "
+                                   "peak (fast: no second pass)")
     device: str = hyper("auto", choices=DEVICES, doc="auto: CUDA when present, else CPU")
     seed: int = hyper(0, ge=0, doc="seed of the head's initial weights and the augmentation draws")
 
@@ -233,7 +249,7 @@ class DSLTTracker(Tracker):
         self.loss = make_loss(p.loss, gamma=p.focal_gamma, a=p.shrinkage_a, c=p.shrinkage_c,
                               label_weight=torch.exp if p.label_weight == "exp" else dslt_label_weight)
         self.timings: dict[str, float] = dict.fromkeys(("backbone", "first_frame_training", "regression",
-                                                        "updates"), 0.0)
+                                                        "updates", "scale_filter"), 0.0)
         self.init_training: TrainResult | None = None
         self.last_response: np.ndarray | None = None
         self.last_patch: np.ndarray | None = None
@@ -290,6 +306,8 @@ class DSLTTracker(Tracker):
         # impreprocess1: windows under min_window^2 px are enlarged to that area
         area = float(np.prod(self.window_wh))
         ratio = math.sqrt(p.min_window**2 / area) if area < p.min_window**2 else 1.0
+        # robustness / speed (not in the paper): the backbone's cost grows with the input's area
+        ratio = min(ratio, math.sqrt(p.max_input**2 / area))
         self.net_size = np.maximum(np.floor(self.window_wh * ratio * p.input_scale), 16).astype(int)
         patch = self._crop(image, self.center, self.window_wh)
         f4, f5 = self._features(patch[None])
@@ -341,28 +359,62 @@ class DSLTTracker(Tracker):
                                                     / math.log(p.scale_step))
         self.last_patch = patch
         self.last_label = self.label[0, 0].cpu().numpy()
+        self.scale_filter: ScaleFilter | None = None
+        if p.scale_samples == "dsst":
+            # the fast configuration's scale: DSST's filter (BMVC 2014, its paper settings, fHOG),
+            # as CREST's fast configuration and HCF's CF2 code estimate scale, instead of three
+            # windows through VGG-16 a frame
+            start = time.process_time()
+            self.scale_filter = ScaleFilter(ScaleParams())
+            limits = scale_limits(self.window_wh / self.work_scale, size, image.shape,
+                                  self.scale_filter.params.scale_step)
+            self.scale_filter.init(image, self.center, size, limits=limits)
+            self.timings["scale_filter"] += time.process_time() - start
 
     # ------------------------------------------------------------------------------ update
     def update(self, image: np.ndarray) -> np.ndarray:
         p = self.params
         image = self._next_frame(image)
         patch = self._crop(image, self.center, self.window_wh)
-        response = self._respond(*self._features(patch[None]))[0]
+        detection = self._features(patch[None])
+        response = self._respond(*detection)[0]
         self.last_response, self.last_patch = response, patch
         if not np.isfinite(response).all():  # a diverged head: keep the last state
             return center_to_otb(self.center, self.target_wh / self.work_scale)
         peak = float(response.max())
         # the response and the motion prior stretched over the window (bicubic), then the peak
-        w, h = (int(round(v)) for v in np.maximum(self.window_wh, 2))
+        window_wh = self.window_wh.copy()
+        w, h = (int(round(v)) for v in np.maximum(window_wh, 2))
         score = cv2.resize(response, (w, h), interpolation=cv2.INTER_CUBIC) * cv2.resize(
             self.motion_prior, (w, h), interpolation=cv2.INTER_CUBIC)
         ys, xs = np.nonzero(score == score.max())
         offset = np.array([xs.mean() - (w - 1) / 2, ys.mean() - (h - 1) / 2])  # downscaled px
         self.center = clamp_center(self.center + offset / self.work_scale, image.shape)
-        if peak > p.scale_threshold and p.num_scales > 1:
+        if self.scale_filter is not None:
+            self._track_scale(image)
+        elif peak > p.scale_threshold and p.num_scales > 1:
             self._estimate_scale(image)
-        self._learn(image)
+        if p.update_sample == "detection":
+            # the detection window's features, the label moved to where the peak was found (in
+            # cells: the response map spans the window as the features do), as CREST's circshift
+            cells = np.round(offset * np.array(response.shape[::-1]) / window_wh).astype(int)
+            label = torch.roll(self.label, shifts=(int(cells[1]), int(cells[0])), dims=(-2, -1))
+            self._learn(detection, label, response)
+        else:
+            self._learn(self._features(self._crop(image, self.center, self.window_wh)[None]), self.label)
         return center_to_otb(self.center, self.target_wh / self.work_scale)
+
+    def _track_scale(self, image: np.ndarray) -> None:
+        """``scale_samples="dsst"`` (fast): DSST's scale filter at the new centre, every frame
+        (estimate, then learn; :class:`regtrack.core.scale.ScaleFilter`), with its own
+        smoothing; the window follows the size, as in :meth:`_estimate_scale`."""
+        start = time.process_time()
+        scale = self.scale_filter.estimate(image, self.center)
+        self.scale_filter.update(image, self.center)
+        self.current_scale = scale
+        self.target_wh = self.base_wh * scale
+        self.window_wh = self.target_wh * (1.0 + self.context)
+        self.timings["scale_filter"] += time.process_time() - start
 
     def _scale_samples(self, image: np.ndarray) -> np.ndarray:
         """``get_scale_im.m``: for each scale ``s``, the window with the *context* scaled by ``s``
@@ -405,16 +457,20 @@ class DSLTTracker(Tracker):
         self.target_wh = wh
         self.window_wh = self.target_wh * (1.0 + self.context)
 
-    def _learn(self, image: np.ndarray) -> None:
-        """The window at the new position joins the buffer (label at its centre); 2 Adam steps on
-        each buffered sample, in order, with the sequence's one solver."""
+    def _learn(self, sample: tuple[torch.Tensor, torch.Tensor], label: torch.Tensor,
+               response: np.ndarray | None = None) -> None:
+        """``sample`` (the window at the new position, label at its centre; or, fast, the detection
+        window with the label moved to the peak and its ``response``) joins the buffer; 2 Adam
+        steps on each buffered sample, in order, with the sequence's one solver."""
         p = self.params
         start = time.process_time()
-        f4, f5 = self._features(self._crop(image, self.center, self.window_wh)[None])
-        with torch.inference_mode():
-            difference = (self.head(f4, f5) - self.label).abs().cpu().numpy().ravel()
+        f4, f5 = sample
+        if response is None:
+            with torch.inference_mode():
+                response = self.head(f4, f5)[0, 0].cpu().numpy()
+        difference = np.abs(response - label[0, 0].cpu().numpy()).ravel()
         self.difference_histogram += np.histogram(np.clip(difference, 0, 1), DIFFERENCE_BINS)[0]
-        self.buffer.add((f4[0], f5[0]), self.label[0])
+        self.buffer.add((f4[0], f5[0]), label[0])
         if p.update_iterations > 0:
             for (x4, x5), label in zip(self.buffer.features, self.buffer.labels, strict=True):
                 train_head(self.head, (x4[None], x5[None]), label[None], loss=self.loss, lr=p.update_lr,
