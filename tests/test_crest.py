@@ -145,21 +145,15 @@ def test_scale_windows_reuse_or_zoom_the_detection_features() -> None:
     assert torch.allclose(got, expected, rtol=1e-3, atol=1e-3)
 
 
-def test_dsst_scale_follows_a_growing_target_with_one_network_pass_a_frame() -> None:
-    import cv2
-
-    frame = _synthetic_frame(1)
+def test_dsst_scale_follows_a_growing_target_with_one_network_pass_a_frame(zooming_scene) -> None:  # noqa: ANN001
+    frame, zoomed = zooming_scene()
     box = np.array([60.0, 40.0, 40.0, 40.0])  # OTB 1-based; centre (79.5, 59.5) 0-based
     tracker = create_tracker("crest", {"weights": "random", "init_iterations": 2, "scale_features": "dsst"})
     tracker.init(frame, box)
     passes = []
     raw = tracker._raw_features
     tracker._raw_features = lambda patches: passes.append(len(patches)) or raw(patches)  # type: ignore[method-assign]
-    sizes = []
-    for k in range(1, 4):  # the scene zooms 4 % a frame about the target's centre
-        zoom = cv2.getRotationMatrix2D((79.5, 59.5), 0.0, 1.04**k)
-        zoomed = cv2.warpAffine(frame, zoom, (160, 120), borderMode=cv2.BORDER_REFLECT)
-        sizes.append(tracker.update(zoomed)[2])
+    sizes = [tracker.update(f)[2] for f in zoomed]  # the scene zooms 4 % a frame about the target
     assert passes == [1, 1, 1]  # the detection window only: no scale windows through the network
     assert tracker.scale_filter is not None and tracker.scale_filter.scale > 1.02
     assert sizes[-1] > 40.0 * 1.02 and tracker.timings["scale_filter"] > 0

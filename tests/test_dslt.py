@@ -197,39 +197,26 @@ def test_show_convergence_and_imbalance_write_pictures(shared, tmp_path) -> None
     assert bad.returncode == 2 and "regtrack: error" in bad.stderr and "Traceback" not in bad.stderr
 
 
-def _blurred_noise(seed: int = 0) -> np.ndarray:
-    import cv2
-
-    rng = np.random.default_rng(seed)
-    img = cv2.GaussianBlur(rng.integers(0, 256, (120, 160, 3)).astype(np.float32), (0, 0), 2.0)
-    return np.clip(img, 0, 255).astype(np.uint8)
-
-
-def test_fast_configuration_one_network_pass_a_frame_and_dsst_follows_a_growing_target() -> None:
-    import cv2
-
-    frame = _blurred_noise(1)
-    box = np.array([60.0, 40.0, 40.0, 40.0])  # OTB 1-based; centre (79.5, 59.5) 0-based
+def test_fast_configuration_one_network_pass_a_frame_and_dsst_follows_a_growing_target(
+        zooming_scene) -> None:  # noqa: ANN001
+    frame, zoomed = zooming_scene()
     tracker = create_tracker("dslt", {"weights": "random", "init_iterations": 2, "input_scale": 0.5,
                                       "scale_samples": "dsst", "update_sample": "detection"})
-    tracker.init(frame, box)
+    tracker.init(frame, np.array([60.0, 40.0, 40.0, 40.0]))
     passes = []
     features = tracker._features
     tracker._features = lambda patches: passes.append(len(patches)) or features(patches)  # type: ignore[method-assign]
-    sizes = []
-    for k in range(1, 4):  # the scene zooms 4 % a frame about the target's centre
-        zoom = cv2.getRotationMatrix2D((79.5, 59.5), 0.0, 1.04**k)
-        zoomed = cv2.warpAffine(frame, zoom, (160, 120), borderMode=cv2.BORDER_REFLECT)
-        sizes.append(tracker.update(zoomed)[2])
-    assert passes == [1, 1, 1]  # the detection window only: no scale windows, no update window
+    widths = [tracker.update(f)[2] for f in zoomed]
+    # one pass a frame: the detection window only (no scale windows, no second update window)
+    assert passes == [1, 1, 1]
     assert tracker.scale_filter is not None and tracker.scale_filter.scale > 1.02
-    assert sizes[-1] > 40.0 * 1.02 and tracker.timings["scale_filter"] > 0
+    assert widths[-1] > 40.0 * 1.02 and tracker.timings["scale_filter"] > 0
     # the window follows the size (the context around the target is kept)
     assert np.allclose(tracker.window_wh, tracker.target_wh * (1.0 + tracker.context))
 
 
-def test_detection_sample_carries_the_label_moved_to_the_peak() -> None:
-    frame = _blurred_noise(2)
+def test_detection_sample_carries_the_label_moved_to_the_peak(zooming_scene) -> None:  # noqa: ANN001
+    frame = zooming_scene(seed=2, frames=0)[0]
     tracker = create_tracker("dslt", {"weights": "random", "init_iterations": 1, "input_scale": 0.5,
                                       "num_scales": 1, "update_sample": "detection", "update_iterations": 0})
     tracker.init(frame, np.array([60.0, 40.0, 40.0, 40.0]))
@@ -246,8 +233,8 @@ def test_detection_sample_carries_the_label_moved_to_the_peak() -> None:
     assert tracker.difference_histogram.sum() == h * w  # the detection's own response, no new pass
 
 
-def test_max_input_caps_the_network_input_area() -> None:
-    frame = _blurred_noise(3)
+def test_max_input_caps_the_network_input_area(zooming_scene) -> None:  # noqa: ANN001
+    frame = zooming_scene(seed=3, frames=0)[0]
     box = np.array([40.0, 30.0, 60.0, 50.0])
     sizes = {}
     for cap in (1000.0, 100.0):

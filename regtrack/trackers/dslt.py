@@ -460,8 +460,9 @@ class DSLTTracker(Tracker):
     def _learn(self, sample: tuple[torch.Tensor, torch.Tensor], label: torch.Tensor,
                response: np.ndarray | None = None) -> None:
         """``sample`` (the window at the new position, label at its centre; or, fast, the detection
-        window with the label moved to the peak and its ``response``) joins the buffer; 2 Adam
-        steps on each buffered sample, in order, with the sequence's one solver."""
+        window with the label moved to the peak and its ``response``) joins the buffer;
+        ``update_iterations`` Adam steps (paper: 2) on each buffered sample, in order, with the
+        sequence's one solver."""
         p = self.params
         start = time.process_time()
         f4, f5 = sample
@@ -472,8 +473,8 @@ class DSLTTracker(Tracker):
         self.difference_histogram += np.histogram(np.clip(difference, 0, 1), DIFFERENCE_BINS)[0]
         self.buffer.add((f4[0], f5[0]), label[0])
         if p.update_iterations > 0:
-            for (x4, x5), label in zip(self.buffer.features, self.buffer.labels, strict=True):
-                train_head(self.head, (x4[None], x5[None]), label[None], loss=self.loss, lr=p.update_lr,
+            for (x4, x5), target in zip(self.buffer.features, self.buffer.labels, strict=True):
+                train_head(self.head, (x4[None], x5[None]), target[None], loss=self.loss, lr=p.update_lr,
                            weight_decay=p.weight_decay, max_iterations=p.update_iterations,
                            optimiser=self.optimiser)
             self.head.eval()
