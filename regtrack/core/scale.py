@@ -15,7 +15,7 @@ Usage (every tracker that estimates scale this way)::
     sf.init(image, center, base_size)        # base_size: target (w, h) at scale 1, pixels
     ...                                      # each later frame, after the translation step:
     scale = sf.estimate(image, center)       # new absolute scale factor (also sf.scale)
-    sf.update(image, center)                 # learn at the new scale
+    sf.update(image, center)                 # learn at the new scale (both: sf.track)
     target_size = sf.size                    # base_size * scale
 
 Centres are 0-based ``(cx, cy)`` and sizes ``(w, h)`` in image pixels
@@ -180,14 +180,15 @@ class ScaleFilter:
         return self.base_size * self.scale
 
     def init(self, image: np.ndarray, center: Sequence[float], base_size: Sequence[float],
-             scale: float = 1.0, limits: tuple[float, float] | None = None) -> None:
+             scale: float = 1.0, limits: tuple[float, float] | None = None,
+             window_size: Sequence[float] | None = None) -> None:
         """Start on ``image`` with the target of ``base_size * scale`` at ``center``.
-        ``limits`` = (min, max) scale factor; default :func:`scale_limits` with a search window
-        of twice the target (DSST's padding 1)."""
+        ``limits`` = (min, max) scale factor; default :func:`scale_limits` with the tracker's
+        search window ``window_size`` ``(w, h)`` px, or twice the target (DSST's padding 1)."""
         self.base_size = np.asarray(base_size, dtype=np.float64).copy()
         self.model_size = scale_model_size(self.base_size, self.params.model_max_area)
-        self.limits = limits or scale_limits(2.0 * self.base_size, self.base_size, image.shape,
-                                             self.params.scale_step)
+        window = 2.0 * self.base_size if window_size is None else window_size
+        self.limits = limits or scale_limits(window, self.base_size, image.shape, self.params.scale_step)
         self.scale = float(np.clip(scale, *self.limits))
         self.num = self.den = None
         self.update(image, center)
@@ -217,6 +218,13 @@ class ScaleFilter:
         best = int(np.argmax(self.response(image, center)))
         self.scale = float(np.clip(self.scale * self.factors[best], *self.limits))
         return self.scale
+
+    def track(self, image: np.ndarray, center: Sequence[float]) -> float:
+        """One frame of DSST's scale step at the new ``center``: :meth:`estimate`, then
+        :meth:`update` at the scale found; returns the new absolute scale factor."""
+        scale = self.estimate(image, center)
+        self.update(image, center)
+        return scale
 
     def update(self, image: np.ndarray, center: Sequence[float], rate: float | None = None) -> None:
         """Learn from the sample at ``center`` and the current scale: the running average of

@@ -57,7 +57,7 @@ from regtrack.core.regression import (
     train_head,
 )
 from regtrack.core.sampling import sample_patch, zoom_feature_maps
-from regtrack.core.scale import ScaleFilter, ScaleParams, scale_limits
+from regtrack.core.scale import ScaleFilter, ScaleParams
 from regtrack.features.backbones import vgg_stride4_trunk
 from regtrack.runtime import select_device
 from regtrack.trackers.base import Tracker, hyper, register_tracker
@@ -236,9 +236,7 @@ class CRESTTracker(Tracker):
             start = time.process_time()
             self.first_target_wh = self.target_wh.copy()
             self.scale_filter = ScaleFilter(ScaleParams())
-            limits = scale_limits((self.window / self.work_scale,) * 2, size, image.shape,
-                                  self.scale_filter.params.scale_step)
-            self.scale_filter.init(image, self.center, size, limits=limits)
+            self.scale_filter.init(image, self.center, size, window_size=(self.window / self.work_scale,) * 2)
             self.timings["scale_filter"] += time.process_time() - start
 
     # ------------------------------------------------------------------------------ update
@@ -272,8 +270,7 @@ class CRESTTracker(Tracker):
         p = self.params
         if self.scale_filter is not None:
             start = time.process_time()
-            scale = self.scale_filter.estimate(image, self.center)
-            self.scale_filter.update(image, self.center)
+            scale = self.scale_filter.track(image, self.center)
             self.timings["scale_filter"] += time.process_time() - start
             return self.first_target_wh * scale
         if len(p.scales) < 2:

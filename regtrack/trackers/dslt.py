@@ -74,7 +74,7 @@ from regtrack.core.regression import (
     train_head,
 )
 from regtrack.core.sampling import sample_patch
-from regtrack.core.scale import ScaleFilter, ScaleParams, scale_limits
+from regtrack.core.scale import ScaleFilter, ScaleParams
 from regtrack.errors import RegtrackError
 from regtrack.features.backbones import vgg_stride4_trunk
 from regtrack.runtime import select_device
@@ -366,9 +366,7 @@ class DSLTTracker(Tracker):
             # windows through VGG-16 a frame
             start = time.process_time()
             self.scale_filter = ScaleFilter(ScaleParams())
-            limits = scale_limits(self.window_wh / self.work_scale, size, image.shape,
-                                  self.scale_filter.params.scale_step)
-            self.scale_filter.init(image, self.center, size, limits=limits)
+            self.scale_filter.init(image, self.center, size, window_size=self.window_wh / self.work_scale)
             self.timings["scale_filter"] += time.process_time() - start
 
     # ------------------------------------------------------------------------------ update
@@ -383,22 +381,22 @@ class DSLTTracker(Tracker):
             return center_to_otb(self.center, self.target_wh / self.work_scale)
         peak = float(response.max())
         # the response and the motion prior stretched over the window (bicubic), then the peak
-        window_wh = self.window_wh.copy()
-        w, h = (int(round(v)) for v in np.maximum(window_wh, 2))
+        w, h = (int(round(v)) for v in np.maximum(self.window_wh, 2))
         score = cv2.resize(response, (w, h), interpolation=cv2.INTER_CUBIC) * cv2.resize(
             self.motion_prior, (w, h), interpolation=cv2.INTER_CUBIC)
         ys, xs = np.nonzero(score == score.max())
         offset = np.array([xs.mean() - (w - 1) / 2, ys.mean() - (h - 1) / 2])  # downscaled px
+        # the same offset in response cells (the response spans the window, as the features do)
+        offset_cells = np.round(offset * np.array(response.shape[::-1]) / self.window_wh).astype(int)
         self.center = clamp_center(self.center + offset / self.work_scale, image.shape)
         if self.scale_filter is not None:
             self._track_scale(image)
         elif peak > p.scale_threshold and p.num_scales > 1:
             self._estimate_scale(image)
         if p.update_sample == "detection":
-            # the detection window's features, the label moved to where the peak was found (in
-            # cells: the response map spans the window as the features do), as CREST's circshift
-            cells = np.round(offset * np.array(response.shape[::-1]) / window_wh).astype(int)
-            label = torch.roll(self.label, shifts=(int(cells[1]), int(cells[0])), dims=(-2, -1))
+            # the detection window's features, the label moved to where the peak was found, as
+            # CREST's circshift
+            label = torch.roll(self.label, shifts=(int(offset_cells[1]), int(offset_cells[0])), dims=(-2, -1))
             self._learn(detection, label, response)
         else:
             self._learn(self._features(self._crop(image, self.center, self.window_wh)[None]), self.label)
@@ -409,8 +407,7 @@ class DSLTTracker(Tracker):
         (estimate, then learn; :class:`regtrack.core.scale.ScaleFilter`), with its own
         smoothing; the window follows the size, as in :meth:`_estimate_scale`."""
         start = time.process_time()
-        scale = self.scale_filter.estimate(image, self.center)
-        self.scale_filter.update(image, self.center)
+        scale = self.scale_filter.track(image, self.center)
         self.current_scale = scale
         self.target_wh = self.base_wh * scale
         self.window_wh = self.target_wh * (1.0 + self.context)

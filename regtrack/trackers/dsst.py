@@ -30,7 +30,7 @@ from regtrack.core import dcf
 from regtrack.core.box import center_to_otb, clamp_center, otb_to_center
 from regtrack.core.labels import gaussian_label, hann_window, model_window, output_sigma
 from regtrack.core.sampling import sample_patch
-from regtrack.core.scale import ScaleFilter, ScaleParams, scale_limits
+from regtrack.core.scale import ScaleFilter, ScaleParams
 from regtrack.features.handcrafted import Concat, FHog, Grey
 from regtrack.trackers.base import Tracker, hyper, register_tracker
 
@@ -79,8 +79,7 @@ class DSST(Tracker):
         self.yf = dcf.fft2(gaussian_label(gh, gw, sigma))
         self.scale_filter = ScaleFilter(ScaleParams(p.n_scales, p.scale_step, p.scale_sigma_factor, p.lam,
                                                     p.learning_rate, p.scale_model_max_area))
-        limits = scale_limits(self.window * self.factor, self.base_size, image.shape, p.scale_step)
-        self.scale_filter.init(image, self.center, self.base_size, limits=limits)
+        self.scale_filter.init(image, self.center, self.base_size, window_size=self.window * self.factor)
         self.num = self.den = None
         self.last_response: np.ndarray | None = None
         self._train(image)

@@ -230,8 +230,7 @@ class HCFTracker(Tracker):
         self.center = self.center + np.array([dx, dy]) * self.cell_px * self.scale
         self._clamp_center()
         if self.scale_filter is not None:
-            self.scale = self.scale_filter.estimate(image, self.center)
-            self.scale_filter.update(image, self.center)
+            self.scale = self.scale_filter.track(image, self.center)
         if self.memory is not None:
             self._long_term(image)
         # learn at the new position (CF2 re-extracts the features there)
