@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from fast import FAST_DTYPE
 
 from regtrack.errors import RegtrackError
 from regtrack.trackers.base import create_tracker, parse_overrides
@@ -80,7 +81,7 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 @pytest.mark.slow
 def test_tracks_a_real_sequence(shared, authors_vgg16) -> None:  # noqa: ANN001
     # the fast configuration keeps the test at seconds; the paper's is measured in benchmarks/
-    tracker, boxes, gt = _track(shared, "Football1", 12, input_scale=0.5, backbone_dtype="bfloat16",
+    tracker, boxes, gt = _track(shared, "Football1", 12, input_scale=0.5, backbone_dtype=FAST_DTYPE,
                                 scale_features="zoom")
     assert tracker.init_training.converged and tracker.init_training.losses[-1] < 0.02
     assert np.isfinite(boxes).all()
@@ -91,7 +92,7 @@ def test_tracks_a_real_sequence(shared, authors_vgg16) -> None:  # noqa: ANN001
 
 @pytest.mark.slow
 def test_residuals_switch_off_for_the_ablation(shared, authors_vgg16) -> None:  # noqa: ANN001
-    tracker, boxes, _ = _track(shared, "Football1", 3, input_scale=0.5, backbone_dtype="bfloat16",
+    tracker, boxes, _ = _track(shared, "Football1", 3, input_scale=0.5, backbone_dtype=FAST_DTYPE,
                                spatial_residual=False, temporal_residual=False)
     assert set(tracker.last_branches) == {"base"} and np.isfinite(boxes).all()
     assert not any("spatial" in n or "temporal" in n for n, _ in tracker.head.named_parameters())
@@ -102,7 +103,7 @@ def test_show_residual_writes_the_picture(shared, authors_vgg16, tmp_path) -> No
     out = tmp_path / "residual.png"
     run = subprocess.run([sys.executable, "-m", "regtrack.cli", "show", "residual",
                           str(shared / "data/otb/Football1"), "--frame", "2", "--out", str(out),
-                          "--param", "input_scale=0.5", "--param", "backbone_dtype=bfloat16",
+                          "--param", "input_scale=0.5", "--param", f"backbone_dtype={FAST_DTYPE}",
                           "--param", "scale_features=zoom"],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr

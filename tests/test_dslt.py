@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from fast import FAST_DTYPE
 
 from regtrack.errors import RegtrackError
 from regtrack.trackers.base import create_tracker, parse_overrides
@@ -147,7 +148,7 @@ def test_tracks_a_real_sequence(shared) -> None:  # noqa: ANN001
 
     root = shared / "data/otb/Football1"
     gt = np.asarray(read_boxes(root / "groundtruth_rect.txt"))[:10]
-    params = {"input_scale": 0.5, "backbone_dtype": "bfloat16", "init_iterations": 30}
+    params = {"input_scale": 0.5, "backbone_dtype": FAST_DTYPE, "init_iterations": 30}
     tracker = create_tracker("dslt", params)
     boxes = []
     for i, frame in enumerate(open_source(root)):
@@ -164,7 +165,7 @@ def test_tracks_a_real_sequence(shared) -> None:  # noqa: ANN001
 
 
 # small windows, one augmented copy: the commands' paths at a fraction of the paper's cost
-FAST = ["--param", "input_scale=0.5", "--param", "backbone_dtype=bfloat16", "--param", "min_window=100",
+FAST = ["--param", "input_scale=0.5", "--param", f"backbone_dtype={FAST_DTYPE}", "--param", "min_window=100",
         "--param", "blur_sigmas=1", "--param", "flips=0", "--param", "buffer_size=2"]
 
 

@@ -59,7 +59,7 @@ from regtrack.core.regression import (
 from regtrack.core.sampling import sample_patch, zoom_feature_maps
 from regtrack.core.scale import ScaleFilter, ScaleParams
 from regtrack.features.backbones import vgg_stride4_trunk
-from regtrack.runtime import select_device
+from regtrack.runtime import select_device, warn_if_bfloat16_is_slow
 from regtrack.trackers.base import Tracker, hyper, register_tracker
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -132,6 +132,7 @@ class CRESTTracker(Tracker):
         super().__init__(params, **overrides)
         p = self.params
         self.device = select_device(p.device)
+        warn_if_bfloat16_is_slow(self.device, backbone_dtype=p.backbone_dtype)
         from regtrack.features.backbones import create_backbone
 
         self.backbone = create_backbone(p.backbone, p.weights)

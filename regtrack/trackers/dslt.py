@@ -77,7 +77,7 @@ from regtrack.core.sampling import sample_patch
 from regtrack.core.scale import ScaleFilter, ScaleParams
 from regtrack.errors import RegtrackError
 from regtrack.features.backbones import vgg_stride4_trunk
-from regtrack.runtime import select_device
+from regtrack.runtime import select_device, warn_if_bfloat16_is_slow
 from regtrack.trackers.base import Tracker, hyper, register_tracker
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -236,6 +236,7 @@ class DSLTTracker(Tracker):
             raise RegtrackError("feature_residual, context and kernel_shrink take two values each",
                                 fix="e.g. --param feature_residual=0.8,0.2")
         self.device = select_device(p.device)
+        warn_if_bfloat16_is_slow(self.device, backbone_dtype=p.backbone_dtype, head_dtype=p.head_dtype)
         from regtrack.features.backbones import create_backbone
 
         self.backbone = create_backbone(p.backbone, p.weights)

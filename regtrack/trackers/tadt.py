@@ -58,7 +58,7 @@ from regtrack.core.regression import CorrelationConv
 from regtrack.core.sampling import sample_patch
 from regtrack.core.selection import SELECTION_MODES, ChannelSelection, select_channels
 from regtrack.features.backbones import vgg_stride4_trunk
-from regtrack.runtime import select_device
+from regtrack.runtime import select_device, warn_if_bfloat16_is_slow
 from regtrack.trackers.base import Tracker, hyper, register_tracker
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -125,6 +125,7 @@ class TADTTracker(Tracker):
             raise RegtrackError(f"tadt: {len(p.scales)} scales but {len(p.scale_weights)} scale_weights",
                                 fix="give one weight per scale")
         self.device = select_device(p.device)
+        warn_if_bfloat16_is_slow(self.device, backbone_dtype=p.backbone_dtype)
         from regtrack.features.backbones import create_backbone
 
         self.backbone = create_backbone(p.backbone, p.weights)
