@@ -6,7 +6,8 @@ run:
         --run kcf@KCF --run crest@CREST --run dslt@DSLT --run dslt:loss=l2@DSLT-L2 \
         --run dslt:loss=l3@DSLT-L3 --json runs/bench_dslt.json
 
-and the fast configuration (one network pass a frame, RESULTS_dslt.md sec. 6):
+and the fast configuration (one network pass a frame, RESULTS_dslt.md sec. 6; the two dtypes only on a
+CPU with AVX-512 BF16 or AMX: an AVX2-only CPU emulates bf16 ~100x slower, so drop them there, sec. 7):
 
     F=backbone_dtype=bfloat16,head_dtype=bfloat16,scale_samples=dsst,update_sample=detection
     F=$F,buffer_size=1,update_iterations=1,init_iterations=50,min_window=128,max_input=128

@@ -65,7 +65,7 @@ class ECOHCParams:
     newton_iterations: int = hyper(5, ge=0, doc="Newton steps refining the detection peak")
     n_scales: int = hyper(17, ge=1, doc="fDSST scale samples")
     n_interp_scales: int = hyper(33, ge=1, doc="fDSST interpolated scales")
-    scale_step: float = hyper(1.02, gt=1, doc="fDSST scale step")
+    scale_step: float = hyper(1.02, gt=1, le=2, doc="fDSST scale step")
     scale_sigma_factor: float = hyper(1.0 / 16, gt=0, doc="fDSST label sigma factor")
     scale_learning_rate: float = hyper(0.025, gt=0, lt=1, doc="fDSST learning rate")
     scale_model_max_area: float = hyper(32.0 * 16, gt=0, doc="fDSST patch area, pixels^2")
