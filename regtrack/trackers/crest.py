@@ -82,7 +82,8 @@ class CRESTParams:
     input_scale: float = hyper(1.0, gt=0.1, le=1.0,
                                doc="extra downscale of the network input (fast configuration; paper 1)")
     backbone_dtype: str = hyper("float32", choices=("float32", "bfloat16"),
-                                doc="bfloat16: the backbone at twice the speed on CPUs with AVX-512 BF16")
+                                doc="bfloat16: the backbone at twice the speed on CPUs with AVX-512 BF16 "
+                                    "(emulated, far slower, on AVX2-only CPUs)")
     cell_size: int = hyper(4, ge=1, le=16, doc="cell grid of the regression map, px")
     output_sigma_factor: float = hyper(0.1, gt=0.0, le=2.0, doc="label sigma = factor x target in cells")
     label_alpha: float = hyper(0.3, gt=0.0, le=5.0, doc="label exp(-alpha d^2 / sigma^2) (code: 0.3)")

@@ -107,7 +107,8 @@ class DSLTParams:
     input_scale: float = hyper(1.0, gt=0.1, le=1.0,
                                doc="extra downscale of the network input (fast configuration; paper 1)")
     backbone_dtype: str = hyper("float32", choices=("float32", "bfloat16"),
-                                doc="bfloat16: the backbone at twice the speed on CPUs with AVX-512 BF16")
+                                doc="bfloat16: the backbone at twice the speed on CPUs with AVX-512 BF16 "
+                                    "(emulated, far slower, on AVX2-only CPUs)")
     head_dtype: str = hyper("float32", choices=("float32", "bfloat16"),
                             doc="bfloat16: the head's reduction convs (most of an update) at twice the speed")
     kernel_shrink: tuple[float, ...] = hyper((0.7, 0.4), gt=0.0, le=1.0,

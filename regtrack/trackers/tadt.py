@@ -92,7 +92,8 @@ class TADTParams:
     input_scale: float = hyper(1.0, gt=0.1, le=1.0,
                                doc="downscale of the network input (fast configuration; paper 1)")
     backbone_dtype: str = hyper("float32", choices=("float32", "bfloat16"),
-                                doc="bfloat16: the backbone at twice the speed on CPUs with AVX-512 BF16")
+                                doc="bfloat16: the backbone at twice the speed on CPUs with AVX-512 BF16 "
+                                    "(emulated, far slower, on AVX2-only CPUs)")
     prune_last_layer: bool = hyper(True, doc="compute only the selected conv4_3 channels (exact)")
     device: str = hyper("auto", choices=DEVICES, doc="auto: CUDA when present, else CPU")
     seed: int = hyper(0, ge=0, doc="seed of the selection nets' initial weights")
